@@ -1,0 +1,112 @@
+"""``ComputeInstance``: a personal Azure ML compute instance for one user, patched by recreation.
+
+Azure gets the latest OS image onto a compute instance only by recreating it. The instance therefore carries a patch
+date from the stack config: it is written into the instance description (a property marked ``replace_on_changes``,
+with ``delete_before_replace`` because the compute name stays the same) and into the ``mlops-patch-date`` tag that the
+patching policy reads. Moving the date forward in ``Pulumi.<stack>.yaml`` is a reviewed pull request that recreates
+the instance on the newest image at the next ``pulumi up``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+from pulumi_azure_native import machinelearningservices as ml
+
+from components.config import ScheduleConfig
+
+PATCH_DATE_TAG = "mlops-patch-date"
+#: Input property whose change replaces the instance (the description carries the patch date).
+RECREATE_ON = "properties.description"
+
+
+@dataclass(frozen=True)
+class ComputeInstanceArgs:
+    """Inputs of a :class:`ComputeInstance`; defaults are the secure settings."""
+
+    resource_group_name: pulumi.Input[str]
+    workspace_name: pulumi.Input[str]
+    location: str
+    compute_name: str
+    """Compute name, 3-24 characters and unique within the Azure region (see ``Namer.compute_instance``)."""
+    user_object_id: str
+    """Microsoft Entra object id of the user the instance is assigned to (personal instance)."""
+    tenant_id: pulumi.Input[str]
+    """Tenant of that user."""
+    vm_size: str
+    patch_date: dt.date
+    """Date of the OS image the instance runs; changing it recreates the instance."""
+    idle_shutdown: str = "PT60M"
+    """ISO 8601 idle time before the instance shuts down (15 minutes to 3 days)."""
+    schedule: ScheduleConfig | None = None
+    identity_id: pulumi.Input[str] | None = None
+    """User-assigned identity of the instance; ``None`` gives it a system-assigned identity."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class ComputeInstance(pulumi.ComponentResource):
+    """A personal compute instance (type ``mlops:ml:ComputeInstance``)."""
+
+    compute_name: pulumi.Output[str]
+    compute_id: pulumi.Output[str]
+    patch_date: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ComputeInstanceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:ml:ComputeInstance", name, None, opts)
+        patch = args.patch_date.isoformat()
+        identity = (
+            ml.ManagedServiceIdentityArgs(type="UserAssigned", user_assigned_identities=[args.identity_id])
+            if args.identity_id is not None
+            else ml.ManagedServiceIdentityArgs(type="SystemAssigned")
+        )
+        compute = ml.Compute(
+            f"{name}-compute",
+            compute_name=args.compute_name,
+            resource_group_name=args.resource_group_name,
+            workspace_name=args.workspace_name,
+            location=args.location,
+            identity=identity,
+            properties=ml.ComputeInstanceArgs(
+                compute_type="ComputeInstance",
+                disable_local_auth=True,
+                description=f"Personal compute instance; OS image of {patch}",
+                properties=ml.ComputeInstancePropertiesArgs(
+                    vm_size=args.vm_size,
+                    compute_instance_authorization_type="personal",
+                    personal_compute_instance_settings=ml.PersonalComputeInstanceSettingsArgs(
+                        assigned_user=ml.AssignedUserArgs(object_id=args.user_object_id, tenant_id=args.tenant_id)
+                    ),
+                    ssh_settings=ml.ComputeInstanceSshSettingsArgs(ssh_public_access="Disabled"),
+                    enable_node_public_ip=False,
+                    idle_time_before_shutdown=args.idle_shutdown,
+                    schedules=_schedules(args.schedule),
+                ),
+            ),
+            tags={**args.tags, PATCH_DATE_TAG: patch},
+            opts=pulumi.ResourceOptions(parent=self, replace_on_changes=[RECREATE_ON], delete_before_replace=True),
+        )
+        self.compute_name = compute.name
+        self.compute_id = compute.id
+        self.patch_date = pulumi.Output.from_input(patch)
+        self.register_outputs(
+            {"compute_name": self.compute_name, "compute_id": self.compute_id, "patch_date": self.patch_date}
+        )
+
+
+def _schedules(schedule: ScheduleConfig | None) -> ml.ComputeSchedulesArgs | None:
+    if schedule is None:
+        return None
+    entries = [
+        ml.ComputeStartStopScheduleArgs(
+            action=action,
+            trigger_type="Cron",
+            cron=ml.CronArgs(expression=expression, time_zone=schedule.time_zone),
+            status="Enabled",
+        )
+        for action, expression in (("Start", schedule.start), ("Stop", schedule.stop))
+        if expression
+    ]
+    return ml.ComputeSchedulesArgs(compute_start_stop=entries)

@@ -1,0 +1,692 @@
+"""The typed model of the stack configuration, and its validation.
+
+``parse_config`` turns the raw configuration of a stack (the strings the Pulumi CLI hands a program, with structured
+values as JSON) into a frozen :class:`PlatformConfig`, or raises :class:`ConfigError` listing every problem found. It
+runs before a single resource is registered. Each message names the key path, the value given and what is allowed, for
+example ``mlops-platform:teams[1].clusters[0].max_nodes: 0 is not allowed; use a whole number of at least 1``.
+
+``from_pulumi`` reads the running program's configuration (the only place besides ``__main__.py`` that reads it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from components.naming import PREFIX_PATTERN, SLUG_PATTERN
+from components.regions import REGION_CODES
+
+PROJECT = "mlops-platform"
+
+ENVIRONMENTS = ("dev", "prod")
+ISOLATION_MODES = ("AllowInternetOutbound", "AllowOnlyApprovedOutbound")
+VM_PRIORITIES = ("Dedicated", "LowPriority")
+OUTBOUND_RULE_TYPES = ("fqdn", "service_tag")
+DATA_CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
+REQUIRED_TAGS = ("owner", "cost-center", "data-classification")
+#: Team names used by the platform itself.
+RESERVED_TEAM_NAMES = ("shared",)
+MAX_TEAM_NAME = 24
+MAX_USER_NAME = 32
+
+#: VM sizes each environment allows unless the stack sets ``allowed_vm_sizes``.
+DEFAULT_ALLOWED_VM_SIZES: Mapping[str, tuple[str, ...]] = {
+    "dev": (
+        "Standard_DS2_v2", "Standard_DS3_v2", "Standard_D2s_v3", "Standard_D4s_v3", "Standard_E4s_v3",
+        "Standard_NC4as_T4_v3",
+    ),
+    "prod": (
+        "Standard_DS2_v2", "Standard_DS3_v2", "Standard_DS4_v2", "Standard_D2s_v3", "Standard_D4s_v3",
+        "Standard_D8s_v3", "Standard_D16s_v3", "Standard_E4s_v3", "Standard_E8s_v3", "Standard_E16s_v3",
+        "Standard_NC4as_T4_v3", "Standard_NC8as_T4_v3", "Standard_NC6s_v3", "Standard_NC24ads_A100_v4",
+    ),
+}
+
+#: Idle shutdown of compute instances: Azure accepts 15 minutes to 3 days.
+IDLE_SHUTDOWN_RANGE = (dt.timedelta(minutes=15), dt.timedelta(days=3))
+#: Idle scale-down of compute clusters (AmlCompute ``nodeIdleTimeBeforeScaleDown``); the Azure default is 120 s.
+IDLE_SCALE_DOWN_RANGE = (dt.timedelta(minutes=1), dt.timedelta(days=1))
+LOG_RETENTION_RANGE = (30, 730)
+
+#: Config keys (any namespace) whose last segment looks like a credential must be set with ``--secret``.
+SECRET_NAME_PATTERN = re.compile(
+    r"(secret|password|passwd|token|connection_?string|access_?key|api_?key|sas|credential|private_?key)", re.I
+)
+#: ...unless the name says it holds a location or a flag rather than the credential (``oidcTokenFilePath``).
+NOT_SECRET_SUFFIX = re.compile(r"(path|file|url|uri|expiry|enabled|disabled)$", re.I)
+
+_ISO_DURATION = re.compile(
+    r"^P(?!$)(?:(?P<days>\d+)D)?(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
+)
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_CLUSTER_NAME = re.compile(r"^[a-z][a-z0-9-]{1,15}$")
+_CRON_FIELD = re.compile(r"^[0-9*,/-]+$")
+_FQDN = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_SERVICE_TAG = re.compile(r"^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z0-9]+)?$")
+_TAG_KEY_FORBIDDEN = set('<>%&\\?/')
+_SUBNET_ID = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/virtualNetworks/[^/]+/subnets/[^/]+$",
+    re.I,
+)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The model
+# --------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """An AmlCompute cluster of a team."""
+
+    name: str
+    """Compute name in the workspace, 2-16 characters: lowercase letters, digits, hyphens; starts with a letter."""
+    vm_size: str
+    """VM size, one of the environment's allowed sizes."""
+    priority: str = "Dedicated"
+    """``Dedicated`` or ``LowPriority``."""
+    min_nodes: int = 0
+    """Nodes kept when idle; 0 (the default) lets the cluster scale to zero, the only time nodes take a new image."""
+    max_nodes: int = 2
+    """Upper bound on nodes, at least 1 and at least ``min_nodes``."""
+    idle_scale_down: str = "PT2M"
+    """ISO 8601 duration a node stays idle before it is removed (1 minute to 1 day)."""
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """Start/stop schedule of a compute instance: 5-field cron expressions in a Windows or IANA time zone."""
+
+    start: str | None = None
+    stop: str | None = None
+    time_zone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class InstanceConfig:
+    """A personal compute instance for one named user."""
+
+    user: str
+    """Short user name used in the compute name (lowercase words joined by hyphens)."""
+    object_id: str
+    """Microsoft Entra object id (GUID) of the user the instance is assigned to."""
+    vm_size: str
+    patch_date: dt.date
+    """Date of the OS image; changing it recreates the instance (the only way Azure updates its image)."""
+    idle_shutdown: str = "PT60M"
+    """ISO 8601 duration of inactivity before the instance shuts down (15 minutes to 3 days)."""
+    schedule: ScheduleConfig | None = None
+
+
+@dataclass(frozen=True)
+class TeamConfig:
+    """A data science team: one workspace and its compute."""
+
+    name: str
+    clusters: tuple[ClusterConfig, ...] = ()
+    instances: tuple[InstanceConfig, ...] = ()
+
+
+@dataclass(frozen=True)
+class OutboundRuleConfig:
+    """An outbound rule of the workspace's managed network (used with ``AllowOnlyApprovedOutbound``)."""
+
+    name: str
+    type: str
+    """``fqdn`` or ``service_tag``."""
+    destination: str
+    """An FQDN (``pypi.org``, ``*.anaconda.com``) or an Azure service tag (``AzureMonitor``)."""
+    protocol: str = "TCP"
+    port_ranges: str = "443"
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    isolation_mode: str
+    """``AllowInternetOutbound`` (dev default) or ``AllowOnlyApprovedOutbound`` (prod default)."""
+    outbound_rules: tuple[OutboundRuleConfig, ...] = ()
+    private_endpoint_subnet_id: str | None = None
+    """Subnet for a private endpoint to the workspace (needed to reach a prod workspace with public access off)."""
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    """The whole, validated stack configuration."""
+
+    stack: str
+    environment: str
+    region: str
+    prefix: str
+    tags: Mapping[str, str]
+    network: NetworkConfig
+    teams: tuple[TeamConfig, ...]
+    allowed_vm_sizes: tuple[str, ...]
+    locks: bool = False
+    """Prod only: CanNotDelete locks plus ``protect``/``retain_on_delete`` on stateful resources (default on)."""
+    hbi_workspace: bool = False
+    """Prod only: mark workspaces as high business impact (less diagnostic data collected by Microsoft)."""
+    log_retention_days: int = 30
+    secret_keys: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == "prod"
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------------------------------------------------
+
+
+class ConfigError(Exception):
+    """One or more configuration problems; each line names the key path, the value and what is allowed."""
+
+    def __init__(self, problems: Sequence[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    return json.dumps(value)
+
+
+class _Reader:
+    """Collects problems while reading values; each ``get_*`` returns ``None`` after recording a problem."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def fail(self, path: str, message: str) -> None:
+        self.problems.append(f"{PROJECT}:{path}: {message}")
+
+    def check_keys(self, path: str, obj: Mapping[str, Any], allowed: Sequence[str],
+                   required: Sequence[str] = ()) -> None:
+        for key in obj:
+            if key not in allowed:
+                self.fail(f"{path}.{key}" if path else key,
+                          f"unknown key; allowed keys are {', '.join(sorted(allowed))}")
+        for key in required:
+            if key not in obj:
+                self.fail(f"{path}.{key}" if path else key, "is required but missing")
+
+    def obj(self, path: str, value: Any) -> Mapping[str, Any] | None:
+        if not isinstance(value, Mapping):
+            self.fail(path, f"{_show(value)} has the wrong type; expected an object (a YAML mapping)")
+            return None
+        return value
+
+    def lst(self, path: str, value: Any) -> list[Any] | None:
+        if not isinstance(value, list):
+            self.fail(path, f"{_show(value)} has the wrong type; expected a list")
+            return None
+        return value
+
+    def string(self, path: str, value: Any) -> str | None:
+        if not isinstance(value, str) or not value:
+            self.fail(path, f"{_show(value)} has the wrong type; expected a non-empty string")
+            return None
+        return value
+
+    def integer(self, path: str, value: Any, minimum: int | None = None, maximum: int | None = None) -> int | None:
+        if isinstance(value, str) and re.fullmatch(r"-?\d+", value):
+            value = int(value)  # top-level scalars arrive from the CLI as strings
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(path, f"{_show(value)} has the wrong type; expected a whole number")
+            return None
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+            self.fail(path, f"{value} is not allowed; use a whole number {bounds}")
+            return None
+        return value
+
+    def boolean(self, path: str, value: Any) -> bool | None:
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        if not isinstance(value, bool):
+            self.fail(path, f"{_show(value)} has the wrong type; expected true or false")
+            return None
+        return value
+
+    def choice(self, path: str, value: Any, allowed: Sequence[str]) -> str | None:
+        text = self.string(path, value)
+        if text is None:
+            return None
+        if text not in allowed:
+            self.fail(path, f"{_show(text)} is not allowed; use one of {', '.join(allowed)}")
+            return None
+        return text
+
+    def duration(self, path: str, value: Any, bounds: tuple[dt.timedelta, dt.timedelta]) -> str | None:
+        text = self.string(path, value)
+        if text is None:
+            return None
+        parsed = parse_iso_duration(text)
+        low, high = bounds
+        if parsed is None:
+            self.fail(path, f"{_show(text)} is not an ISO 8601 duration; use for example PT30M, PT2H or P1D, "
+                            f"between {_human(low)} and {_human(high)}")
+            return None
+        if not low <= parsed <= high:
+            self.fail(path, f"{_show(text)} is {_human(parsed)}; it must be between {_human(low)} and {_human(high)}")
+            return None
+        return text
+
+    def date(self, path: str, value: Any, today: dt.date) -> dt.date | None:
+        if isinstance(value, dt.date):
+            parsed: dt.date | None = value
+        else:
+            text = self.string(path, value)
+            if text is None:
+                return None
+            try:
+                parsed = dt.date.fromisoformat(text)
+            except ValueError:
+                self.fail(path, f"{_show(text)} is not a date; use YYYY-MM-DD")
+                return None
+        assert parsed is not None
+        if parsed > today:
+            self.fail(path, f"{parsed.isoformat()} is in the future; use the date the OS image was taken "
+                            f"(today or earlier, today is {today.isoformat()})")
+            return None
+        return parsed
+
+
+def parse_iso_duration(text: str) -> dt.timedelta | None:
+    """Parse the day-time subset of ISO 8601 durations Azure ML uses (``P1D``, ``PT30M``, ``P1DT2H``)."""
+    match = _ISO_DURATION.match(text)
+    if match is None:
+        return None
+    parts = {k: int(v) for k, v in match.groupdict().items() if v is not None}
+    return dt.timedelta(**parts)
+
+
+def _human(delta: dt.timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0 and seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Parsing
+# --------------------------------------------------------------------------------------------------------------------
+
+TOP_LEVEL_KEYS = (
+    "region", "environment", "prefix", "tags", "network", "teams", "allowed_vm_sizes", "locks", "hbi_workspace",
+    "log_retention_days", "instance_patch_date",
+)
+PROD_ONLY_KEYS = ("locks", "hbi_workspace")
+
+T = TypeVar("T")
+
+
+def _decode(value: Any) -> Any:
+    """Structured values reach the program as JSON strings; scalars stay as given."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def derive_environment(stack: str) -> str | None:
+    """``dev``/``prod`` from a stack name such as ``dev``, ``prod-weu`` or ``org/project/dev``; else ``None``."""
+    name = stack.rsplit("/", 1)[-1].lower()
+    for env in ENVIRONMENTS:
+        if name == env or re.match(rf"^{env}[-_.]", name):
+            return env
+    return None
+
+
+def parse_config(
+    raw: Mapping[str, Any],
+    *,
+    stack: str,
+    secret_keys: frozenset[str] | set[str] = frozenset(),
+    today: dt.date | None = None,
+) -> PlatformConfig:
+    """Validate ``raw`` (full config keys such as ``mlops-platform:region`` to values) into a ``PlatformConfig``.
+
+    Raises ``ConfigError`` listing every problem; nothing is created before this returns.
+    """
+    today = today or dt.date.today()
+    r = _Reader()
+    ns = f"{PROJECT}:"
+    values: dict[str, Any] = {}
+
+    for full_key, value in raw.items():
+        key = full_key.partition(":")[2]
+        if SECRET_NAME_PATTERN.search(key) and not NOT_SECRET_SUFFIX.search(key) and full_key not in secret_keys:
+            r.problems.append(f"{full_key}: looks like a secret but is set in plain text; set it with "
+                              f"`pulumi config set --secret {full_key} <value>`")
+            continue
+        if full_key.startswith(ns):
+            if key not in TOP_LEVEL_KEYS:
+                r.fail(key, f"unknown key; allowed keys are {', '.join(TOP_LEVEL_KEYS)}")
+                continue
+            values[key] = _decode(value)
+
+    # environment
+    environment = derive_environment(stack)
+    if "environment" in values:
+        environment = r.choice("environment", values["environment"], ENVIRONMENTS)
+    elif environment is None:
+        r.fail("environment", f"is required because stack name {stack!r} does not start with dev or prod; "
+                              f"use one of {', '.join(ENVIRONMENTS)}")
+
+    region = None
+    if "region" not in values:
+        r.fail("region", f"is required but missing; use one of {', '.join(sorted(REGION_CODES))}")
+    else:
+        region = r.choice("region", values["region"], sorted(REGION_CODES))
+    provider_location = raw.get("azure-native:location")
+    if region and provider_location and str(provider_location).replace(" ", "").lower() != region:
+        r.fail("region", f"{region!r} differs from azure-native:location {provider_location!r}; set them to the "
+                         "same region or remove azure-native:location")
+
+    prefix = values.get("prefix", "mlops")
+    if r.string("prefix", prefix) is not None and not PREFIX_PATTERN.match(prefix):
+        r.fail("prefix", f"{_show(prefix)} is not allowed; use 2-8 lowercase letters and digits starting with a "
+                         "letter (it appears in storage account names, which allow nothing else)")
+
+    tags = _parse_tags(r, values.get("tags"))
+
+    for key in PROD_ONLY_KEYS:
+        if key in values and environment == "dev":
+            r.fail(key, "is only allowed when the environment is prod; remove it from the dev stack")
+    locks = r.boolean("locks", values.get("locks", True)) if environment == "prod" else False
+    hbi = r.boolean("hbi_workspace", values.get("hbi_workspace", False)) if environment == "prod" else False
+
+    default_retention = 90 if environment == "prod" else 30
+    retention = r.integer("log_retention_days", values.get("log_retention_days", default_retention),
+                          *LOG_RETENTION_RANGE)
+
+    allowed_sizes: tuple[str, ...] = DEFAULT_ALLOWED_VM_SIZES.get(environment or "dev", ())
+    if "allowed_vm_sizes" in values:
+        sizes = r.lst("allowed_vm_sizes", values["allowed_vm_sizes"])
+        if sizes is not None:
+            checked = [r.string(f"allowed_vm_sizes[{i}]", s) for i, s in enumerate(sizes)]
+            allowed_sizes = tuple(s for s in checked if s)
+            if not allowed_sizes:
+                r.fail("allowed_vm_sizes", "is empty; list at least one VM size")
+
+    network = _parse_network(r, values.get("network", {}), environment)
+
+    default_patch = None
+    if "instance_patch_date" in values:
+        default_patch = r.date("instance_patch_date", values["instance_patch_date"], today)
+
+    teams: tuple[TeamConfig, ...] = ()
+    if "teams" not in values:
+        r.fail("teams", "is required but missing; list at least one team")
+    else:
+        teams = _parse_teams(r, values["teams"], allowed_sizes, environment or "dev", default_patch, today)
+
+    if r.problems:
+        raise ConfigError(r.problems)
+    assert environment and region and tags is not None and network is not None
+    return PlatformConfig(
+        stack=stack,
+        environment=environment,
+        region=region,
+        prefix=prefix,
+        tags=tags,
+        network=network,
+        teams=teams,
+        allowed_vm_sizes=allowed_sizes,
+        locks=bool(locks),
+        hbi_workspace=bool(hbi),
+        log_retention_days=retention or default_retention,
+        secret_keys=frozenset(secret_keys),
+    )
+
+
+def _parse_tags(r: _Reader, value: Any) -> dict[str, str] | None:
+    if value is None:
+        r.fail("tags", f"is required but missing; set {', '.join(REQUIRED_TAGS)}")
+        return None
+    tags = r.obj("tags", value)
+    if tags is None:
+        return None
+    result: dict[str, str] = {}
+    for key, tag_value in tags.items():
+        path = f"tags.{key}"
+        if not 1 <= len(key) <= 512 or set(key) & _TAG_KEY_FORBIDDEN:
+            r.fail(path, "is not a valid Azure tag name; use 1-512 characters without < > % & \\ ? /")
+            continue
+        text = r.string(path, tag_value)
+        if text is None:
+            continue
+        if len(text) > 256:
+            r.fail(path, f"is {len(text)} characters long; Azure tag values allow at most 256")
+            continue
+        result[key] = text
+    for key in REQUIRED_TAGS:
+        if key not in tags:
+            r.fail(f"tags.{key}", f"is required but missing; every stack must set the tags {', '.join(REQUIRED_TAGS)}")
+    if "data-classification" in result and result["data-classification"] not in DATA_CLASSIFICATIONS:
+        r.fail("tags.data-classification", f"{_show(result['data-classification'])} is not allowed; use one of "
+                                           f"{', '.join(DATA_CLASSIFICATIONS)}")
+    return result
+
+
+def _parse_network(r: _Reader, value: Any, environment: str | None) -> NetworkConfig | None:
+    net = r.obj("network", value)
+    if net is None:
+        return None
+    r.check_keys("network", net, ("isolation_mode", "outbound_rules", "private_endpoint_subnet_id"))
+    default_mode = "AllowOnlyApprovedOutbound" if environment == "prod" else "AllowInternetOutbound"
+    mode = r.choice("network.isolation_mode", net.get("isolation_mode", default_mode), ISOLATION_MODES)
+    rules: list[OutboundRuleConfig] = []
+    seen: set[str] = set()
+    for i, item in _items(r, "network.outbound_rules", net.get("outbound_rules", [])):
+        path = f"network.outbound_rules[{i}]"
+        rule = r.obj(path, item)
+        if rule is None:
+            continue
+        r.check_keys(path, rule, ("name", "type", "destination", "protocol", "port_ranges"),
+                     required=("name", "type", "destination"))
+        name, kind, dest = rule.get("name"), rule.get("type"), rule.get("destination")
+        if name is not None and r.string(f"{path}.name", name) is not None:
+            if not SLUG_PATTERN.match(name):
+                r.fail(f"{path}.name", f"{_show(name)} is not allowed; use lowercase words joined by '-'")
+            elif name in seen:
+                r.fail(f"{path}.name", f"{_show(name)} is used by another outbound rule; names must be unique")
+            seen.add(name)
+        if kind is not None:
+            kind = r.choice(f"{path}.type", kind, OUTBOUND_RULE_TYPES)
+        if dest is not None and r.string(f"{path}.destination", dest) is not None:
+            if kind == "fqdn" and not _FQDN.match(dest):
+                r.fail(f"{path}.destination", f"{_show(dest)} is not a fully qualified domain name "
+                                              "(for example pypi.org or *.anaconda.com)")
+            if kind == "service_tag" and not _SERVICE_TAG.match(dest):
+                r.fail(f"{path}.destination", f"{_show(dest)} is not an Azure service tag (for example AzureMonitor)")
+        if kind == "fqdn" and mode == "AllowInternetOutbound":
+            r.fail(f"{path}.type", "fqdn rules need network.isolation_mode AllowOnlyApprovedOutbound; with "
+                                   "AllowInternetOutbound all outbound traffic is already allowed")
+        protocol = r.choice(f"{path}.protocol", rule.get("protocol", "TCP"), ("TCP", "UDP", "ICMP", "*"))
+        ports = str(rule.get("port_ranges", "443"))
+        if not re.fullmatch(r"(\*|\d+(-\d+)?)(,(\d+(-\d+)?))*", ports):
+            r.fail(f"{path}.port_ranges", f"{_show(ports)} is not allowed; use ports or ranges such as 443 or "
+                                          "80,443 or 8000-8080")
+        if name and kind and dest and protocol:
+            rules.append(OutboundRuleConfig(name=name, type=kind, destination=dest, protocol=protocol,
+                                            port_ranges=ports))
+    subnet = net.get("private_endpoint_subnet_id")
+    subnet_text = r.string("network.private_endpoint_subnet_id", subnet) if subnet is not None else None
+    if subnet_text is not None and not _SUBNET_ID.match(subnet_text):
+        r.fail("network.private_endpoint_subnet_id",
+                   f"{_show(subnet)} is not a subnet resource id; use /subscriptions/<id>/resourceGroups/<rg>/"
+                   "providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>")
+    if mode is None:
+        return None
+    return NetworkConfig(isolation_mode=mode, outbound_rules=tuple(rules), private_endpoint_subnet_id=subnet)
+
+
+def _items(r: _Reader, path: str, value: Any) -> list[tuple[int, Any]]:
+    items = r.lst(path, value)
+    return list(enumerate(items)) if items is not None else []
+
+
+def _unique_names(r: _Reader, path: str, key: str, entries: list[tuple[int, Mapping[str, Any]]], what: str) -> None:
+    seen: dict[str, int] = {}
+    for i, entry in entries:
+        name = entry.get(key)
+        if isinstance(name, str):
+            if name in seen:
+                r.fail(f"{path}[{i}].{key}", f"{_show(name)} duplicates {path}[{seen[name]}]; {what} must be unique")
+            else:
+                seen[name] = i
+
+
+def _collect(r: _Reader, path: str, value: Any, parse: Callable[[str, Mapping[str, Any]], T | None],
+             unique_key: str, what: str) -> tuple[T, ...]:
+    entries = [(i, obj) for i, item in _items(r, path, value)
+               if (obj := r.obj(f"{path}[{i}]", item)) is not None]
+    _unique_names(r, path, unique_key, entries, what)
+    parsed = [parse(f"{path}[{i}]", obj) for i, obj in entries]
+    return tuple(p for p in parsed if p is not None)
+
+
+def _parse_teams(r: _Reader, value: Any, sizes: tuple[str, ...], environment: str, default_patch: dt.date | None,
+                 today: dt.date) -> tuple[TeamConfig, ...]:
+    def vm_size(path: str, raw: Any) -> str | None:
+        size = r.string(path, raw)
+        if size is not None and size not in sizes:
+            r.fail(path, f"{_show(size)} is not allowed in {environment}; use one of {', '.join(sizes)}")
+            return None
+        return size
+
+    def cluster(path: str, c: Mapping[str, Any]) -> ClusterConfig | None:
+        r.check_keys(path, c, ("name", "vm_size", "priority", "min_nodes", "max_nodes", "idle_scale_down"),
+                     required=("name", "vm_size"))
+        name = r.string(f"{path}.name", c["name"]) if "name" in c else None
+        if name is not None and not _CLUSTER_NAME.match(name):
+            r.fail(f"{path}.name", f"{_show(name)} is not a valid compute name; use 2-16 lowercase letters, digits "
+                                   "and hyphens, starting with a letter")
+            name = None
+        size = vm_size(f"{path}.vm_size", c["vm_size"]) if "vm_size" in c else None
+        priority = r.choice(f"{path}.priority", c.get("priority", "Dedicated"), VM_PRIORITIES)
+        min_nodes = r.integer(f"{path}.min_nodes", c.get("min_nodes", 0), 0)
+        max_nodes = r.integer(f"{path}.max_nodes", c.get("max_nodes", 2), 1)
+        if min_nodes is not None and max_nodes is not None and min_nodes > max_nodes:
+            r.fail(f"{path}.min_nodes", f"{min_nodes} is above max_nodes {max_nodes}; min_nodes must not exceed "
+                                        "max_nodes")
+            return None
+        idle = r.duration(f"{path}.idle_scale_down", c.get("idle_scale_down", "PT2M"), IDLE_SCALE_DOWN_RANGE)
+        if None in (name, size, priority, min_nodes, max_nodes, idle):
+            return None
+        return ClusterConfig(name=name, vm_size=size, priority=priority, min_nodes=min_nodes,  # type: ignore[arg-type]
+                             max_nodes=max_nodes, idle_scale_down=idle)  # type: ignore[arg-type]
+
+    def schedule(path: str, raw: Any) -> ScheduleConfig | None:
+        s = r.obj(path, raw)
+        if s is None:
+            return None
+        r.check_keys(path, s, ("start", "stop", "time_zone"))
+        if "start" not in s and "stop" not in s:
+            r.fail(path, "sets neither start nor stop; give at least one cron expression")
+        crons: dict[str, str | None] = {}
+        for key in ("start", "stop"):
+            crons[key] = None
+            if key in s and (text := r.string(f"{path}.{key}", s[key])) is not None:
+                fields = text.split()
+                if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+                    r.fail(f"{path}.{key}", f"{_show(text)} is not a 5-field cron expression "
+                                            "(minute hour day month weekday), for example '0 19 * * 1-5'")
+                else:
+                    crons[key] = text
+        zone = r.string(f"{path}.time_zone", s.get("time_zone", "UTC"))
+        return ScheduleConfig(start=crons["start"], stop=crons["stop"], time_zone=zone or "UTC")
+
+    def instance(path: str, c: Mapping[str, Any]) -> InstanceConfig | None:
+        r.check_keys(path, c, ("user", "object_id", "vm_size", "idle_shutdown", "schedule", "patch_date"),
+                     required=("user", "object_id", "vm_size"))
+        user = r.string(f"{path}.user", c["user"]) if "user" in c else None
+        if user is not None and (not SLUG_PATTERN.match(user) or len(user) > MAX_USER_NAME):
+            r.fail(f"{path}.user", f"{_show(user)} is not allowed; use up to {MAX_USER_NAME} lowercase letters and "
+                                   "digits in words joined by '-', starting with a letter")
+            user = None
+        oid = r.string(f"{path}.object_id", c["object_id"]) if "object_id" in c else None
+        if oid is not None and not _GUID.match(oid):
+            r.fail(f"{path}.object_id", f"{_show(oid)} is not a Microsoft Entra object id (a GUID)")
+            oid = None
+        size = vm_size(f"{path}.vm_size", c["vm_size"]) if "vm_size" in c else None
+        idle = r.duration(f"{path}.idle_shutdown", c.get("idle_shutdown", "PT60M"), IDLE_SHUTDOWN_RANGE)
+        sched = schedule(f"{path}.schedule", c["schedule"]) if "schedule" in c else None
+        if "patch_date" in c:
+            patch = r.date(f"{path}.patch_date", c["patch_date"], today)
+        elif default_patch is None:
+            r.fail(f"{path}.patch_date", "is required because instance_patch_date is not set; use the date of the "
+                                         "OS image the instance should run (YYYY-MM-DD)")
+            patch = None
+        else:
+            patch = default_patch
+        if None in (user, oid, size, idle, patch):
+            return None
+        return InstanceConfig(user=user, object_id=oid, vm_size=size, idle_shutdown=idle,  # type: ignore[arg-type]
+                              schedule=sched, patch_date=patch)  # type: ignore[arg-type]
+
+    def team(path: str, t: Mapping[str, Any]) -> TeamConfig | None:
+        r.check_keys(path, t, ("name", "clusters", "instances"), required=("name",))
+        name = r.string(f"{path}.name", t["name"]) if "name" in t else None
+        if name is not None:
+            if not SLUG_PATTERN.match(name) or not 2 <= len(name) <= MAX_TEAM_NAME:
+                r.fail(f"{path}.name", f"{_show(name)} cannot yield valid Azure resource names; use 2-{MAX_TEAM_NAME} "
+                                       "lowercase letters and digits in words joined by single hyphens, starting "
+                                       "with a letter (for example fraud-detection)")
+                name = None
+            elif name in RESERVED_TEAM_NAMES:
+                r.fail(f"{path}.name", f"{_show(name)} is reserved for the platform's shared resources; choose "
+                                       "another team name")
+                name = None
+        clusters = _collect(r, f"{path}.clusters", t.get("clusters", []), cluster, "name", "cluster names")
+        instances = _collect(r, f"{path}.instances", t.get("instances", []), instance, "user",
+                             "compute instance users")
+        if name is None:
+            return None
+        return TeamConfig(name=name, clusters=clusters, instances=instances)
+
+    teams = _collect(r, "teams", value, team, "name", "team names")
+    if isinstance(value, list) and not value:
+        r.fail("teams", "is empty; list at least one team")
+    return teams
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Reading the running program's configuration
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def raw_pulumi_config() -> tuple[dict[str, Any], frozenset[str]]:
+    """Every config key of the running program, and which of them are secret.
+
+    The Pulumi language host passes configuration in ``PULUMI_CONFIG`` (and secret key names in
+    ``PULUMI_CONFIG_SECRET_KEYS``); tests and the offline preflight set it with ``pulumi.runtime.set_all_config``.
+    Both are read, so a value set either way is validated.
+    """
+    import pulumi.runtime
+    from pulumi.runtime.config import CONFIG
+
+    raw: dict[str, Any] = dict(pulumi.runtime.get_config_env())
+    raw.update(CONFIG.get())
+    secrets = {k for k in raw if pulumi.runtime.is_config_secret(k)}
+    secrets.update(pulumi.runtime.get_config_secret_keys_env())
+    return raw, frozenset(secrets)
+
+
+def from_pulumi(today: dt.date | None = None) -> PlatformConfig:
+    """Parse the configuration of the running Pulumi program (stack name from the engine)."""
+    import pulumi
+
+    raw, secrets = raw_pulumi_config()
+    return parse_config(raw, stack=pulumi.get_stack(), secret_keys=secrets, today=today)

@@ -1,0 +1,159 @@
+"""``Platform``: the whole environment from one validated :class:`~components.config.PlatformConfig`.
+
+Builds the environment-wide pieces once (a shared resource group and the Log Analytics workspace every team's
+diagnostics and Application Insights write to), then for each team one :class:`Workspace` and its compute clusters
+and personal compute instances. The dev/prod differences live here, in :func:`workspace_args`, as explicit
+relaxations of the components' secure defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import authorization, operationalinsights, resources
+
+from components.compute_cluster import ComputeCluster, ComputeClusterArgs
+from components.compute_instance import ComputeInstance, ComputeInstanceArgs
+from components.config import PROJECT, PlatformConfig, TeamConfig
+from components.interfaces import lock, send_diagnostics
+from components.naming import Namer
+from components.workspace import Workspace, WorkspaceArgs
+
+SHARED = "shared"
+
+
+@dataclass(frozen=True)
+class PlatformArgs:
+    """Inputs of a :class:`Platform`."""
+
+    config: PlatformConfig
+    """The validated stack configuration (``components.config.parse_config``)."""
+
+
+def platform_tags(config: PlatformConfig) -> dict[str, str]:
+    """The stack's tags plus the ones the platform always sets."""
+    return {**config.tags, "environment": config.environment, "managed-by": "pulumi", "platform": PROJECT}
+
+
+def workspace_args(config: PlatformConfig, team: TeamConfig, log_analytics_workspace_id: pulumi.Input[str],
+                   tenant_id: pulumi.Input[str], subscription_id: pulumi.Input[str]) -> WorkspaceArgs:
+    """Workspace settings for a team: prod keeps every secure default; dev relaxes network and cost settings."""
+    prod = config.is_prod
+    return WorkspaceArgs(
+        location=config.region,
+        prefix=config.prefix,
+        environment=config.environment,
+        tenant_id=tenant_id,
+        subscription_id=subscription_id,
+        tags={**platform_tags(config), "team": team.name},
+        log_analytics_workspace_id=log_analytics_workspace_id,
+        log_retention_days=config.log_retention_days,
+        isolation_mode=config.network.isolation_mode,
+        outbound_rules=config.network.outbound_rules,
+        public_network_access=not prod,
+        private_endpoint_subnet_id=config.network.private_endpoint_subnet_id,
+        network_default_deny=prod,
+        registry_premium=prod,
+        storage_sku="Standard_GRS" if prod else "Standard_LRS",
+        blob_retention_days=30 if prod else 7,
+        hbi_workspace=config.hbi_workspace,
+        lock=config.locks,
+    )
+
+
+class Platform(pulumi.ComponentResource):
+    """Every team's ML environment for one stack (type ``mlops:platform:Platform``)."""
+
+    log_analytics_workspace_id: pulumi.Output[str]
+    shared_resource_group_name: pulumi.Output[str]
+    workspaces: dict[str, Workspace]
+    clusters: dict[str, ComputeCluster]
+    instances: dict[str, ComputeInstance]
+
+    def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:platform:Platform", name, None, opts)
+        config = args.config
+        tags = {**platform_tags(config), "team": SHARED}
+        names = Namer(config.prefix, SHARED, config.environment, config.region)
+        stateful = pulumi.ResourceOptions(parent=self, protect=config.locks, retain_on_delete=config.locks)
+        client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+
+        rg = resources.ResourceGroup(
+            f"{name}-{SHARED}-rg", resource_group_name=names.resource_group(), location=config.region, tags=tags,
+            opts=stateful,
+        )
+        log_name = names.log_analytics()
+        law = operationalinsights.Workspace(
+            f"{name}-{SHARED}-log",
+            workspace_name=log_name,
+            resource_group_name=rg.name,
+            location=config.region,
+            sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
+            retention_in_days=config.log_retention_days,
+            tags=tags,
+            opts=stateful,
+        )
+        send_diagnostics(self, f"{name}-{SHARED}-log", law.id, law.id)
+        if config.locks:
+            lock(self, f"{name}-{SHARED}-log", log_name, law.id)
+
+        self.workspaces, self.clusters, self.instances = {}, {}, {}
+        for team in config.teams:
+            ws = Workspace(
+                team.name,
+                workspace_args(config, team, law.id, client.tenant_id, client.subscription_id),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.workspaces[team.name] = ws
+            team_tags = {**platform_tags(config), "team": team.name}
+            for cluster in team.clusters:
+                key = f"{team.name}-{cluster.name}"
+                self.clusters[key] = ComputeCluster(
+                    key,
+                    ComputeClusterArgs(
+                        resource_group_name=ws.resource_group_name,
+                        workspace_name=ws.workspace_name,
+                        location=config.region,
+                        compute_name=cluster.name,
+                        vm_size=cluster.vm_size,
+                        vm_priority=cluster.priority,
+                        min_nodes=cluster.min_nodes,
+                        max_nodes=cluster.max_nodes,
+                        idle_scale_down=cluster.idle_scale_down,
+                        identity_id=ws.compute_identity_id,
+                        tags=team_tags,
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            team_names = Namer(config.prefix, team.name, config.environment, config.region)
+            for inst in team.instances:
+                key = f"{team.name}-{inst.user}"
+                self.instances[key] = ComputeInstance(
+                    key,
+                    ComputeInstanceArgs(
+                        resource_group_name=ws.resource_group_name,
+                        workspace_name=ws.workspace_name,
+                        location=config.region,
+                        compute_name=team_names.compute_instance(inst.user),
+                        user_object_id=inst.object_id,
+                        tenant_id=client.tenant_id,
+                        vm_size=inst.vm_size,
+                        patch_date=inst.patch_date,
+                        idle_shutdown=inst.idle_shutdown,
+                        schedule=inst.schedule,
+                        identity_id=ws.compute_identity_id,
+                        tags=team_tags,
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+
+        self.log_analytics_workspace_id = law.id
+        self.shared_resource_group_name = rg.name
+        self.register_outputs(
+            {
+                "log_analytics_workspace_id": self.log_analytics_workspace_id,
+                "shared_resource_group_name": self.shared_resource_group_name,
+                "workspace_names": {team: ws.workspace_name for team, ws in self.workspaces.items()},
+            }
+        )
