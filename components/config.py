@@ -429,7 +429,8 @@ def parse_config(
     if "teams" not in values:
         r.fail("teams", "is required but missing; list at least one team")
     else:
-        teams = _parse_teams(r, values["teams"], allowed_sizes, environment or "dev", default_patch, today)
+        teams = _parse_teams(r, values["teams"], allowed_sizes, environment or "dev", default_patch,
+                             "instance_patch_date" in values, today)
 
     if r.problems:
         raise ConfigError(r.problems)
@@ -558,7 +559,7 @@ def _collect(r: _Reader, path: str, value: Any, parse: Callable[[str, Mapping[st
 
 
 def _parse_teams(r: _Reader, value: Any, sizes: tuple[str, ...], environment: str, default_patch: dt.date | None,
-                 today: dt.date) -> tuple[TeamConfig, ...]:
+                 default_patch_given: bool, today: dt.date) -> tuple[TeamConfig, ...]:
     def vm_size(path: str, raw: Any) -> str | None:
         size = r.string(path, raw)
         if size is not None and size not in sizes:
@@ -625,7 +626,7 @@ def _parse_teams(r: _Reader, value: Any, sizes: tuple[str, ...], environment: st
         sched = schedule(f"{path}.schedule", c["schedule"]) if "schedule" in c else None
         if "patch_date" in c:
             patch = r.date(f"{path}.patch_date", c["patch_date"], today)
-        elif default_patch is None:
+        elif not default_patch_given:
             r.fail(f"{path}.patch_date", "is required because instance_patch_date is not set; use the date of the "
                                          "OS image the instance should run (YYYY-MM-DD)")
             patch = None

@@ -1,0 +1,249 @@
+"""``Workspace``: security-relevant inputs, interfaces (tags, diagnostics, roles, locks) and outputs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+import pytest
+from conftest import SUBSCRIPTION_ID, TENANT_ID, Records
+
+from components.config import OutboundRuleConfig
+from components.interfaces import BUILTIN_ROLES
+from components.workspace import COMPUTE_IDENTITY_ROLES, WORKSPACE_IDENTITY_ROLES, Workspace, WorkspaceArgs
+
+AN = "azure-native"
+TAGS = {"owner": "team@contoso.com", "cost-center": "CC-1", "data-classification": "internal"}
+LAW_ID = (f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/rg-shared/providers/Microsoft.OperationalInsights/"
+          "workspaces/log-shared")
+SUBNET_ID = (f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/"
+             "vnet-hub/subnets/snet-pe")
+
+
+def minimal_args(**overrides: Any) -> WorkspaceArgs:
+    """Only the required inputs: every other setting is the component's secure default."""
+    values: dict[str, Any] = {"location": "westeurope", "prefix": "mlops", "environment": "prod",
+                              "tenant_id": TENANT_ID, "subscription_id": SUBSCRIPTION_ID, "tags": TAGS}
+    return WorkspaceArgs(**{**values, **overrides})
+
+
+def complete_args() -> WorkspaceArgs:
+    """Every input set, relaxed the way a dev environment is."""
+    return minimal_args(
+        environment="dev",
+        log_analytics_workspace_id=LAW_ID,
+        log_retention_days=30,
+        isolation_mode="AllowInternetOutbound",
+        outbound_rules=(OutboundRuleConfig("pypi", "fqdn", "pypi.org"),
+                        OutboundRuleConfig("monitor", "service_tag", "AzureMonitor", "TCP", "443")),
+        public_network_access=True,
+        private_endpoint_subnet_id=SUBNET_ID,
+        network_default_deny=False,
+        registry_premium=False,
+        storage_sku="Standard_LRS",
+        blob_retention_days=7,
+        hbi_workspace=False,
+        lock=False,
+    )
+
+
+@pytest.fixture
+def minimal(build: Callable[..., Records]) -> Records:
+    return build(lambda: Workspace("fraud", minimal_args()), stack="prod")
+
+
+@pytest.fixture
+def complete(build: Callable[..., Records]) -> Records:
+    return build(lambda: Workspace("fraud", complete_args()))
+
+
+def one(records: Records, token: str) -> dict[str, Any]:
+    [record] = records.of_type(f"{AN}:{token}")
+    return record.inputs
+
+
+def ids(records: Records) -> dict[str, str]:
+    """ARM id by short type token (``storage:StorageAccount``) for the types created once."""
+    return {r.type.removeprefix(f"{AN}:"): r.id or "" for r in records.custom()}
+
+
+def test_storage_account_is_locked_down(minimal: Records) -> None:
+    st = one(minimal, "storage:StorageAccount")
+    assert st["enableHttpsTrafficOnly"] is True
+    assert st["minimumTlsVersion"] == "TLS1_2"
+    assert st["allowBlobPublicAccess"] is False
+    assert st["allowSharedKeyAccess"] is False
+    assert st["allowCrossTenantReplication"] is False
+    assert st["defaultToOAuthAuthentication"] is True
+    assert st["networkRuleSet"] == {"defaultAction": "Deny", "bypass": "AzureServices"}
+    assert st["encryption"]["requireInfrastructureEncryption"] is True
+    assert st["accountName"] == "stmlopsfraudprod" + st["accountName"][-4:]
+    blob = one(minimal, "storage:BlobServiceProperties")
+    assert blob["isVersioningEnabled"] is True
+    assert blob["deleteRetentionPolicy"] == {"enabled": True, "days": 30}
+    assert blob["containerDeleteRetentionPolicy"] == {"enabled": True, "days": 30}
+
+
+def test_key_vault_uses_rbac_soft_delete_purge_protection_and_default_deny(minimal: Records) -> None:
+    props = one(minimal, "keyvault:Vault")["properties"]
+    assert props["enableRbacAuthorization"] is True
+    assert props["enableSoftDelete"] is True
+    assert props["enablePurgeProtection"] is True
+    assert props["tenantId"] == TENANT_ID
+    assert props["networkAcls"] == {"defaultAction": "Deny", "bypass": "AzureServices"}
+
+
+def test_container_registry_has_no_admin_user_or_anonymous_pull_and_is_private(minimal: Records) -> None:
+    cr = one(minimal, "containerregistry:Registry")
+    assert cr["adminUserEnabled"] is False
+    assert cr["anonymousPullEnabled"] is False
+    assert cr["sku"] == {"name": "Premium"}
+    assert cr["publicNetworkAccess"] == "Disabled"
+
+
+def test_application_insights_is_workspace_based_without_local_auth(minimal: Records) -> None:
+    appi = one(minimal, "applicationinsights:Component")
+    assert appi["disableLocalAuth"] is True
+    assert appi["ingestionMode"] == "LogAnalytics"
+    [law] = minimal.of_type(f"{AN}:operationalinsights:Workspace")
+    assert appi["workspaceResourceId"] == law.id
+
+
+def test_ml_workspace_is_isolated_and_identity_based(minimal: Records) -> None:
+    mlw = one(minimal, "machinelearningservices:Workspace")
+    [identity] = [r for r in minimal.of_type(f"{AN}:managedidentity:UserAssignedIdentity") if r.name == "fraud-id"]
+    assert mlw["identity"] == {"type": "UserAssigned", "userAssignedIdentities": [identity.id]}
+    assert mlw["primaryUserAssignedIdentity"] == identity.id
+    assert mlw["v1LegacyMode"] is False
+    assert mlw["systemDatastoresAuthMode"] == "Identity"
+    assert mlw["publicNetworkAccess"] == "Disabled"
+    assert mlw["allowPublicAccessWhenBehindVnet"] is False
+    assert mlw["managedNetwork"]["isolationMode"] == "AllowOnlyApprovedOutbound"
+    assert "outboundRules" not in mlw["managedNetwork"]
+    assert mlw["hbiWorkspace"] is False
+    by_type = ids(minimal)
+    assert mlw["storageAccount"] == by_type["storage:StorageAccount"]
+    assert mlw["keyVault"] == by_type["keyvault:Vault"]
+    assert mlw["containerRegistry"] == by_type["containerregistry:Registry"]
+    assert mlw["applicationInsights"] == by_type["applicationinsights:Component"]
+
+
+def test_workspace_waits_for_its_identity_roles(minimal: Records) -> None:
+    [mlw] = minimal.of_type(f"{AN}:machinelearningservices:Workspace")
+    workspace_roles = {r.urn for r in minimal.of_type(f"{AN}:authorization:RoleAssignment")
+                       if "-workspace-" in r.name}
+    assert workspace_roles and workspace_roles <= set(mlw.dependencies)
+
+
+def test_role_assignments_are_scoped_to_single_resources(minimal: Records) -> None:
+    by_name = {r.name.removeprefix("fraud-"): r.id for r in minimal.custom()}
+    principals = {"workspace": minimal.named("fraud-id").outputs["principalId"],
+                  "compute": minimal.named("fraud-id-compute").outputs["principalId"]}
+    expected = {(who, target, role) for who, table in (("workspace", WORKSPACE_IDENTITY_ROLES),
+                                                       ("compute", COMPUTE_IDENTITY_ROLES))
+                for target, roles in table.items() for role in roles}
+    found = set()
+    for ra in minimal.of_type(f"{AN}:authorization:RoleAssignment"):
+        who, target = ra.name.split("-")[1:3]
+        role = next(name for name, guid in BUILTIN_ROLES.items() if ra.inputs["roleDefinitionId"].endswith(guid))
+        found.add((who, target, role))
+        assert ra.inputs["scope"] == by_name[target], "a role must be scoped to the one resource it concerns"
+        assert "/providers/" in ra.inputs["scope"], "never a subscription or resource group scope"
+        assert ra.inputs["principalId"] == principals[who]
+        assert ra.inputs["principalType"] == "ServicePrincipal"
+        assert ra.inputs["roleDefinitionId"].startswith(
+            f"/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/")
+    assert found == expected
+    assert not any(role in ("Owner", "User Access Administrator") for _, _, role in found)
+
+
+def test_diagnostics_go_to_log_analytics_from_every_supporting_resource(minimal: Records) -> None:
+    by_type = ids(minimal)
+    law = by_type["operationalinsights:Workspace"]
+    diags = {r.inputs["resourceUri"]: r.inputs for r in minimal.of_type(f"{AN}:monitor:DiagnosticSetting")}
+    st = by_type["storage:StorageAccount"]
+    assert set(diags) == {st, f"{st}/blobServices/default", by_type["keyvault:Vault"],
+                          by_type["containerregistry:Registry"], by_type["machinelearningservices:Workspace"], law}
+    assert all(d["workspaceId"] == law for d in diags.values())
+    all_logs = [{"categoryGroup": "allLogs", "enabled": True}]
+    for target in ("keyvault:Vault", "containerregistry:Registry", "machinelearningservices:Workspace"):
+        assert diags[by_type[target]]["logs"] == all_logs, target
+        assert diags[by_type[target]]["metrics"] == [{"category": "AllMetrics", "enabled": True}], target
+    assert "logs" not in diags[st]  # the account itself only has metrics; logs come from its blob service
+    assert diags[st]["metrics"] == [{"category": "Transaction", "enabled": True}]
+    assert diags[f"{st}/blobServices/default"]["logs"] == all_logs
+
+
+STATEFUL = ("storage:StorageAccount", "keyvault:Vault", "containerregistry:Registry",
+            "machinelearningservices:Workspace", "operationalinsights:Workspace")
+
+
+def test_locks_and_protection_on_stateful_resources(minimal: Records) -> None:
+    stateful = {r.id for r in minimal.custom() if r.type.removeprefix(f"{AN}:") in STATEFUL}
+    locks = minimal.of_type(f"{AN}:authorization:ManagementLockByScope")
+    assert {lk.inputs["scope"] for lk in locks} == stateful
+    assert all(lk.inputs["level"] == "CanNotDelete" for lk in locks)
+    for record in minimal.custom():
+        if record.id in stateful or record.type == f"{AN}:resources:ResourceGroup":
+            assert record.protect and record.retain_on_delete, record.name
+
+
+def test_every_child_is_parented_to_the_component(minimal: Records, complete: Records) -> None:
+    for records in (minimal, complete):
+        [component] = records.of_type("mlops:ml:Workspace")
+        children = [r for r in records if r.urn != component.urn]
+        assert children and all(r.parent == component.urn for r in children)
+
+
+def test_every_taggable_child_carries_the_tags(minimal: Records, complete: Records,
+                                               taggable: Callable[[str], bool]) -> None:
+    for records in (minimal, complete):
+        for record in records.custom():
+            if taggable(record.type):
+                assert record.inputs.get("tags") == TAGS, record.name
+
+
+def test_complete_case_uses_the_given_log_analytics_and_relaxed_settings(complete: Records) -> None:
+    assert not complete.of_type(f"{AN}:operationalinsights:Workspace")
+    assert not complete.of_type(f"{AN}:authorization:ManagementLockByScope")
+    assert not any(r.protect or r.retain_on_delete for r in complete)
+    assert one(complete, "applicationinsights:Component")["workspaceResourceId"] == LAW_ID
+    assert {d.inputs["workspaceId"] for d in complete.of_type(f"{AN}:monitor:DiagnosticSetting")} == {LAW_ID}
+    mlw = one(complete, "machinelearningservices:Workspace")
+    assert mlw["publicNetworkAccess"] == "Enabled"
+    assert mlw["managedNetwork"]["isolationMode"] == "AllowInternetOutbound"
+    assert mlw["managedNetwork"]["outboundRules"] == {
+            "pypi": {"type": "FQDN", "category": "UserDefined", "destination": "pypi.org"},
+            "monitor": {"type": "ServiceTag", "category": "UserDefined", "destination": {
+                "serviceTag": "AzureMonitor", "protocol": "TCP", "portRanges": "443", "action": "Allow"}},
+    }
+    cr = one(complete, "containerregistry:Registry")
+    assert (cr["sku"], cr["publicNetworkAccess"], cr["adminUserEnabled"]) == ({"name": "Basic"}, "Enabled", False)
+    assert one(complete, "storage:StorageAccount")["networkRuleSet"]["defaultAction"] == "Allow"
+    assert one(complete, "keyvault:Vault")["properties"]["enablePurgeProtection"] is True  # never relaxed
+    pep = one(complete, "network:PrivateEndpoint")
+    [mlw_record] = complete.of_type(f"{AN}:machinelearningservices:Workspace")
+    assert pep["subnet"]["id"] == SUBNET_ID
+    assert pep["privateLinkServiceConnections"][0]["privateLinkServiceId"] == mlw_record.id
+    assert pep["privateLinkServiceConnections"][0]["groupIds"] == ["amlworkspace"]
+
+
+def test_minimal_case_creates_no_private_endpoint(minimal: Records) -> None:
+    assert not minimal.of_type(f"{AN}:network:PrivateEndpoint")
+
+
+@pulumi.runtime.test
+def test_outputs_are_registered(pulumi_mocks: Any) -> pulumi.Output[None]:
+    ws = Workspace("fraud", complete_args())
+
+    def check(values: list[Any]) -> None:
+        name, rg, ws_id, principal, law = values
+        assert name == "mlw-mlops-fraud-dev-weu"
+        assert rg == "rg-mlops-fraud-dev-weu"
+        assert ws_id.endswith("/providers/Microsoft.MachineLearningServices/workspaces/mlw-mlops-fraud-dev-weu")
+        assert len(principal) == 36
+        assert law == LAW_ID
+
+    return pulumi.Output.all(ws.workspace_name, ws.resource_group_name, ws.workspace_id, ws.workspace_principal_id,
+                             ws.log_analytics_workspace_id).apply(check)
