@@ -8,10 +8,10 @@ test reaches it through the fixtures below; no test defines mocks of its own.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import functools
 import importlib
 import inspect
-import datetime as dt
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass

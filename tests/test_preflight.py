@@ -1,0 +1,133 @@
+"""The offline plan: stack config read as the CLI reads it, and ``python -m preflight`` as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT
+
+from preflight.stack_config import SECRET_PLACEHOLDER, StackConfigError, load_stack_config
+
+
+def run_preflight(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "preflight", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+
+
+def make_project(tmp_path: Path, stack_config: dict[str, object], main: str | None = None) -> Path:
+    """A copy of the project with its own stack file (and optionally its own program)."""
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "components", tmp_path / "components")
+    (tmp_path / "Pulumi.dev.yaml").write_text(yaml.safe_dump({"config": stack_config}))
+    if main is not None:
+        (tmp_path / "__main__.py").write_text(main)
+    return tmp_path
+
+
+def dev_config() -> dict[str, object]:
+    return dict(yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"])
+
+
+def test_stack_config_is_read_as_the_cli_passes_it(tmp_path: Path) -> None:
+    config = dev_config()
+    del config["mlops-platform:prefix"]                      # falls back to the Pulumi.yaml default
+    config["log_retention_days"] = 45                        # un-namespaced: the project's namespace
+    config["azure-native:clientSecret"] = {"secure": "v1:AAAAciphertext"}
+    config["mlops-platform:network"] = {"isolation_mode": "AllowInternetOutbound",
+                                        "private_endpoint_subnet_id": {"secure": "v1:BBBBcipher"}}
+    loaded = load_stack_config(make_project(tmp_path, config), "dev")
+    assert loaded.project == "mlops-platform"
+    assert loaded.values["mlops-platform:prefix"] == "mlops"
+    assert loaded.values["mlops-platform:log_retention_days"] == "45"
+    assert loaded.values["azure-native:clientSecret"] == SECRET_PLACEHOLDER
+    assert json.loads(loaded.values["mlops-platform:network"])["private_endpoint_subnet_id"] == SECRET_PLACEHOLDER
+    assert loaded.secret_keys == {"azure-native:clientSecret", "mlops-platform:network"}
+    assert json.loads(loaded.values["mlops-platform:teams"])[0]["name"] == "fraud-detection"
+    assert "ciphertext" not in json.dumps(loaded.values) and "BBBB" not in json.dumps(loaded.values)
+
+
+def test_unknown_stack_lists_the_stacks_there() -> None:
+    with pytest.raises(StackConfigError, match=r"no stack file Pulumi.staging.yaml in .*; stacks here: dev, prod"):
+        load_stack_config(ROOT, "staging")
+
+
+def test_dev_plan_prints_the_component_tree_and_counts() -> None:
+    result = run_preflight("dev")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("Plan for mlops-platform/dev: 54 Azure resources in 6 components would be created")
+    assert "mlops:platform:Platform  platform  — 54 resources" in out
+    assert "├─ mlops:ml:Workspace  churn  — 24 resources" in out
+    assert "└─ mlops:ml:Workspace  fraud-detection  — 24 resources" in out
+    assert "azure-native:storage:StorageAccount  fraud-detection-st  (stmlopsfrauddetecdev" in out
+    assert "[recreate-on:properties.description]" in out
+    assert "  azure-native:authorization:RoleAssignment            20" in out
+    assert "  total                                                60" in out
+
+
+def test_prod_plan_shows_protection() -> None:
+    result = run_preflight("prod")
+    assert result.returncode == 0, result.stderr
+    assert "Plan for mlops-platform/prod: 65 Azure resources in 8 components" in result.stdout
+    # 34 characters would exceed the 33 Azure allows for a workspace name: shortened, with a digest.
+    assert "(mlw-mlops-fraud-det-prod-weu-b051)  [protect, retain]" in result.stdout
+
+
+def test_config_error_exits_2_with_the_key_and_no_traceback(tmp_path: Path) -> None:
+    config = dev_config()
+    config["mlops-platform:teams"][0]["clusters"][0]["max_nodes"] = 0  # type: ignore[index]
+    result = run_preflight("dev", "--dir", str(make_project(tmp_path, config)))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "preflight: stack dev: invalid stack configuration:",
+        "mlops-platform:teams[0].clusters[0].max_nodes: 0 is not allowed; use a whole number at least 1",
+    ]
+
+
+def test_plain_text_secret_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    config = dev_config()
+    config["azure-native:clientSecret"] = "hunter2-plain"
+    result = run_preflight("dev", "--dir", str(make_project(tmp_path, config)))
+    assert result.returncode == 2
+    assert "azure-native:clientSecret: looks like a secret but is set in plain text" in result.stderr
+    assert "hunter2-plain" not in result.stderr + result.stdout
+
+
+def test_secure_values_never_reach_the_output(tmp_path: Path) -> None:
+    config = dev_config()
+    config["azure-native:clientSecret"] = {"secure": "v1:SECRETCIPHERTEXT"}
+    result = run_preflight("dev", "--dir", str(make_project(tmp_path, config)))
+    assert result.returncode == 0, result.stderr
+    assert "SECRETCIPHERTEXT" not in result.stdout + result.stderr
+
+
+def test_program_exception_reports_file_and_line(tmp_path: Path) -> None:
+    main = "import pulumi\n\nraise ValueError('teams file is corrupt')\n"
+    result = run_preflight("dev", "--dir", str(make_project(tmp_path, dev_config(), main=main)))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "preflight: the program failed at __main__.py:3: ValueError: teams file is corrupt",
+        "preflight: run with --debug for the traceback",
+    ]
+    debug = run_preflight("dev", "--debug", "--dir", str(tmp_path))
+    assert debug.returncode == 2 and "Traceback (most recent call last)" in debug.stderr
+
+
+def test_missing_stack_file_exits_2() -> None:
+    result = run_preflight("staging")
+    assert result.returncode == 2
+    assert result.stderr.startswith("preflight: no stack file Pulumi.staging.yaml")
+
+
+def test_usage_error_exits_2() -> None:
+    result = run_preflight()
+    assert result.returncode == 2
+    assert "usage: python -m preflight" in result.stderr

@@ -1,0 +1,173 @@
+"""The whole program (``__main__.py``) for the dev and prod stacks: resource types and counts, dev/prod differences,
+tags, parenting, role scopes, and a bad configuration stopped before anything is registered."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import runpy
+from collections.abc import Callable
+
+import pulumi
+import pytest
+from conftest import PROJECT, ROOT, Records
+
+from preflight.mocks import PlatformMocks, RecordingMonitor
+from preflight.program import evaluate, run_with_mocks
+from preflight.stack_config import load_stack_config
+
+AN = "azure-native"
+
+
+@functools.cache
+def run_stack(stack: str) -> Records:
+    return Records(evaluate(ROOT, load_stack_config(ROOT, stack)))
+
+
+@pytest.fixture(params=["dev", "prod"])
+def stack(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def per_team(teams: int, clusters: int, instances: int, locks: bool) -> dict[str, int]:
+    """What the platform creates: shared pieces once, a workspace's 24 resources per team, compute per entry."""
+    counts = {
+        "mlops:platform:Platform": 1,
+        "mlops:ml:Workspace": teams,
+        "mlops:ml:ComputeCluster": clusters,
+        "mlops:ml:ComputeInstance": instances,
+        f"{AN}:resources:ResourceGroup": 1 + teams,
+        f"{AN}:operationalinsights:Workspace": 1,
+        f"{AN}:monitor:DiagnosticSetting": 1 + 5 * teams,  # LA; storage, blob, vault, registry, workspace
+        f"{AN}:applicationinsights:Component": teams,
+        f"{AN}:storage:StorageAccount": teams,
+        f"{AN}:storage:BlobServiceProperties": teams,
+        f"{AN}:keyvault:Vault": teams,
+        f"{AN}:containerregistry:Registry": teams,
+        f"{AN}:managedidentity:UserAssignedIdentity": 2 * teams,
+        f"{AN}:authorization:RoleAssignment": 10 * teams,  # 7 for the workspace identity, 3 for compute
+        f"{AN}:machinelearningservices:Workspace": teams,
+        f"{AN}:machinelearningservices:Compute": clusters + instances,
+    }
+    if locks:
+        counts[f"{AN}:authorization:ManagementLockByScope"] = 1 + 4 * teams  # LA; storage, vault, registry, mlw
+    return counts
+
+
+def test_dev_resource_types_and_counts() -> None:
+    counts = run_stack("dev").counts()
+    assert counts == per_team(teams=2, clusters=2, instances=1, locks=False)
+    assert sum(n for t, n in counts.items() if t.startswith(AN)) == 54
+
+
+def test_prod_resource_types_and_counts() -> None:
+    counts = run_stack("prod").counts()
+    assert counts == per_team(teams=2, clusters=3, instances=2, locks=True)
+    assert sum(n for t, n in counts.items() if t.startswith(AN)) == 65
+
+
+def _workspaces(records: Records) -> list[dict[str, object]]:
+    return [r.inputs for r in records.of_type(f"{AN}:machinelearningservices:Workspace")]
+
+
+def test_dev_and_prod_differ_where_they_should() -> None:
+    dev, prod = run_stack("dev"), run_stack("prod")
+    for ws in _workspaces(dev):
+        assert ws["publicNetworkAccess"] == "Enabled"
+        assert ws["managedNetwork"]["isolationMode"] == "AllowInternetOutbound"  # type: ignore[index]
+        assert ws["hbiWorkspace"] is False
+    for ws in _workspaces(prod):
+        assert ws["publicNetworkAccess"] == "Disabled"
+        assert ws["managedNetwork"]["isolationMode"] == "AllowOnlyApprovedOutbound"  # type: ignore[index]
+        assert set(ws["managedNetwork"]["outboundRules"]) == {  # type: ignore[index]
+            "pypi", "pypi-files", "conda", "azure-monitor"}
+        assert ws["hbiWorkspace"] is True
+    assert {r.inputs["sku"]["name"] for r in dev.of_type(f"{AN}:containerregistry:Registry")} == {"Basic"}
+    assert {r.inputs["sku"]["name"] for r in prod.of_type(f"{AN}:containerregistry:Registry")} == {"Premium"}
+    assert {r.inputs["properties"]["networkAcls"]["defaultAction"] for r in dev.of_type(f"{AN}:keyvault:Vault")} \
+        == {"Allow"}
+    assert {r.inputs["properties"]["networkAcls"]["defaultAction"] for r in prod.of_type(f"{AN}:keyvault:Vault")} \
+        == {"Deny"}
+    assert not any(r.protect for r in dev)
+    protected = {r.type for r in prod if r.protect}
+    assert protected == {f"{AN}:{t}" for t in ("resources:ResourceGroup", "operationalinsights:Workspace",
+                                                "storage:StorageAccount", "keyvault:Vault",
+                                                "containerregistry:Registry", "machinelearningservices:Workspace")}
+    assert all(r.retain_on_delete for r in prod if r.protect)
+    assert {r.inputs["retentionInDays"] for r in dev.of_type(f"{AN}:operationalinsights:Workspace")} == {30}
+    assert {r.inputs["retentionInDays"] for r in prod.of_type(f"{AN}:operationalinsights:Workspace")} == {90}
+
+
+def test_every_taggable_resource_is_tagged(stack: str, taggable: Callable[[str], bool]) -> None:
+    records = run_stack(stack)
+    environment = stack
+    tagged = 0
+    for record in records.custom():
+        if not taggable(record.type):
+            continue
+        tags = record.inputs.get("tags") or {}
+        for key in ("owner", "cost-center", "data-classification"):
+            assert tags.get(key), f"{record.name} lacks tag {key}"
+        assert tags["environment"] == environment and tags["managed-by"] == "pulumi", record.name
+        assert tags["team"] in ("shared", "fraud-detection", "churn"), record.name
+        tagged += 1
+    assert tagged >= 20
+
+
+def test_team_tag_matches_the_owning_team(stack: str) -> None:
+    records = run_stack(stack)
+    by_urn = records.by_urn()
+    for record in records.custom():
+        tags = record.inputs.get("tags")
+        if not tags:
+            continue
+        owner = by_urn[record.parent]
+        if owner.type == "mlops:ml:Workspace":
+            assert tags["team"] == owner.name
+        elif owner.type in ("mlops:ml:ComputeCluster", "mlops:ml:ComputeInstance"):
+            assert owner.name.startswith(tags["team"] + "-")
+
+
+def test_every_azure_resource_is_parented_to_a_component(stack: str) -> None:
+    records = run_stack(stack)
+    by_urn = records.by_urn()
+    [platform] = records.of_type("mlops:platform:Platform")
+    for record in records:
+        if record is platform:
+            continue
+        parent = by_urn[record.parent]
+        assert not parent.custom, f"{record.name} is parented to an Azure resource"
+        if not record.custom:
+            assert parent is platform, f"component {record.name} is not under the platform"
+
+
+def test_role_assignments_are_never_broader_than_a_resource(stack: str) -> None:
+    records = run_stack(stack)
+    groups = {r.id for r in records.of_type(f"{AN}:resources:ResourceGroup")}
+    targets = {r.id for r in records.custom()}
+    for ra in records.of_type(f"{AN}:authorization:RoleAssignment"):
+        scope = ra.inputs["scope"]
+        assert scope in targets and scope not in groups, ra.name
+        assert scope.count("/") > 2, f"{ra.name} is scoped to a subscription"
+
+
+def test_compute_instances_carry_their_patch_date(stack: str) -> None:
+    for ci in [r for r in run_stack(stack).of_type(f"{AN}:machinelearningservices:Compute")
+               if r.inputs["properties"]["computeType"] == "ComputeInstance"]:
+        assert ci.inputs["tags"]["mlops-patch-date"] == "2026-11-02"
+        assert ci.replace_on_changes == ["properties.description"] and ci.delete_before_replace
+
+
+def test_a_bad_config_stops_the_program_before_any_resource() -> None:
+    config = load_stack_config(ROOT, "prod")
+    teams = json.loads(config.values[f"{PROJECT}:teams"])
+    teams[0]["clusters"][0]["max_nodes"] = 0
+    broken = dataclasses.replace(config, values={**config.values, f"{PROJECT}:teams": json.dumps(teams)})
+    monitor = RecordingMonitor(PlatformMocks())
+    with pytest.raises(pulumi.RunError) as caught:
+        run_with_mocks(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"), project=PROJECT,
+                       stack="prod", config=broken.values, monitor=monitor)
+    assert "mlops-platform:teams[0].clusters[0].max_nodes: 0 is not allowed; use a whole number at least 1" \
+        in str(caught.value)
+    assert not [r for r in monitor.records if r.custom]
