@@ -3,9 +3,10 @@
 Creates, under one resource group: Application Insights (workspace-based, local auth off), a storage account, a Key
 Vault, a container registry, two user-assigned identities (the workspace's, and one for the team's compute), their
 least-privilege role assignments scoped to each resource, the ML workspace itself with managed network isolation,
-diagnostic settings to Log Analytics, an optional private endpoint and, when ``lock`` is set, CanNotDelete locks plus
-``protect``/``retain_on_delete`` on every stateful resource. A Log Analytics workspace is created only when none is
-given (the ``Platform`` passes its shared one).
+diagnostic settings to Log Analytics, an optional private endpoint and, when ``lock`` is set, ``protect`` and
+``retain_on_delete`` on every stateful resource plus CanNotDelete locks on all of them but the ML workspace (whose
+lock would be inherited by its computes and block patching by recreation). A Log Analytics workspace is created
+only when none is given (the ``Platform`` passes its shared one).
 """
 
 from __future__ import annotations
@@ -289,8 +290,9 @@ class Workspace(pulumi.ComponentResource):
         send_diagnostics(self, f"{name}-kv", kv.id, log_analytics_id)
         send_diagnostics(self, f"{name}-cr", cr.id, log_analytics_id)
         send_diagnostics(self, f"{name}-mlw", mlw.id, log_analytics_id)
-        # App Insights is workspace-based: its telemetry already lands in Log Analytics, and a diagnostic setting
-        # would ingest (and bill) it a second time.
+        # App Insights is workspace-based: its telemetry already lands in Log Analytics, so only metrics are sent;
+        # its logs through a diagnostic setting would be ingested (and billed) a second time.
+        send_diagnostics(self, f"{name}-appi", appi.id, log_analytics_id, logs=False)
 
         if args.private_endpoint_subnet_id is not None:
             network.PrivateEndpoint(
@@ -309,8 +311,9 @@ class Workspace(pulumi.ComponentResource):
             )
 
         if args.lock:
-            locks += [("st", st_name, st.id), ("kv", kv_name, kv.id), ("cr", cr_name, cr.id),
-                      ("mlw", mlw_name, mlw.id)]
+            # Not the ML workspace: a lock there is inherited by its computes and would block the recreation of
+            # compute instances that patching depends on. The workspace is protected in Pulumi instead.
+            locks += [("st", st_name, st.id), ("kv", kv_name, kv.id), ("cr", cr_name, cr.id)]
             for short, azure_name, scope in locks:
                 lock(self, f"{name}-{short}", azure_name, scope)
 

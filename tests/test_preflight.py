@@ -62,14 +62,14 @@ def test_dev_plan_prints_the_component_tree_and_counts() -> None:
     result = run_preflight("dev")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert out.startswith("Plan for mlops-platform/dev: 54 Azure resources in 6 components would be created")
-    assert "mlops:platform:Platform  platform  — 54 resources" in out
-    assert "├─ mlops:ml:Workspace  churn  — 24 resources" in out
-    assert "└─ mlops:ml:Workspace  fraud-detection  — 24 resources" in out
+    assert out.startswith("Plan for mlops-platform/dev: 56 Azure resources in 6 components would be created")
+    assert "mlops:platform:Platform  platform  — 56 resources" in out
+    assert "├─ mlops:ml:Workspace  churn  — 25 resources" in out
+    assert "└─ mlops:ml:Workspace  fraud-detection  — 25 resources" in out
     assert "azure-native:storage:StorageAccount  fraud-detection-st  (stmlopsfrauddetecdev" in out
     assert "[recreate-on:properties.description]" in out
     assert "  azure-native:authorization:RoleAssignment            20" in out
-    assert "  total                                                60" in out
+    assert "  total                                                62" in out
 
 
 def test_prod_plan_shows_protection() -> None:

@@ -39,7 +39,7 @@ def per_team(teams: int, clusters: int, instances: int, locks: bool) -> dict[str
         "mlops:ml:ComputeInstance": instances,
         f"{AN}:resources:ResourceGroup": 1 + teams,
         f"{AN}:operationalinsights:Workspace": 1,
-        f"{AN}:monitor:DiagnosticSetting": 1 + 5 * teams,  # LA; storage, blob, vault, registry, workspace
+        f"{AN}:monitor:DiagnosticSetting": 1 + 6 * teams,  # LA; storage, blob, vault, registry, appi, workspace
         f"{AN}:applicationinsights:Component": teams,
         f"{AN}:storage:StorageAccount": teams,
         f"{AN}:storage:BlobServiceProperties": teams,
@@ -51,14 +51,14 @@ def per_team(teams: int, clusters: int, instances: int, locks: bool) -> dict[str
         f"{AN}:machinelearningservices:Compute": clusters + instances,
     }
     if locks:
-        counts[f"{AN}:authorization:ManagementLockByScope"] = 1 + 4 * teams  # LA; storage, vault, registry, mlw
+        counts[f"{AN}:authorization:ManagementLockByScope"] = 1 + 3 * teams  # LA; storage, vault, registry
     return counts
 
 
 def test_dev_resource_types_and_counts() -> None:
     counts = run_stack("dev").counts()
     assert counts == per_team(teams=2, clusters=2, instances=1, locks=False)
-    assert sum(n for t, n in counts.items() if t.startswith(AN)) == 54
+    assert sum(n for t, n in counts.items() if t.startswith(AN)) == 56
 
 
 def test_prod_resource_types_and_counts() -> None:

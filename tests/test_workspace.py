@@ -163,7 +163,8 @@ def test_diagnostics_go_to_log_analytics_from_every_supporting_resource(minimal:
     law = by_type["operationalinsights:Workspace"]
     diags = {r.inputs["resourceUri"]: r.inputs for r in minimal.of_type(f"{AN}:monitor:DiagnosticSetting")}
     st = by_type["storage:StorageAccount"]
-    assert set(diags) == {st, f"{st}/blobServices/default", by_type["keyvault:Vault"],
+    appi = by_type["applicationinsights:Component"]
+    assert set(diags) == {st, f"{st}/blobServices/default", by_type["keyvault:Vault"], appi,
                           by_type["containerregistry:Registry"], by_type["machinelearningservices:Workspace"], law}
     assert all(d["workspaceId"] == law for d in diags.values())
     all_logs = [{"categoryGroup": "allLogs", "enabled": True}]
@@ -173,6 +174,9 @@ def test_diagnostics_go_to_log_analytics_from_every_supporting_resource(minimal:
     assert "logs" not in diags[st]  # the account itself only has metrics; logs come from its blob service
     assert diags[st]["metrics"] == [{"category": "Transaction", "enabled": True}]
     assert diags[f"{st}/blobServices/default"]["logs"] == all_logs
+    # Workspace-based App Insights already stores its telemetry in Log Analytics: metrics only, no second copy.
+    assert "logs" not in diags[appi]
+    assert diags[appi]["metrics"] == [{"category": "AllMetrics", "enabled": True}]
 
 
 STATEFUL = ("storage:StorageAccount", "keyvault:Vault", "containerregistry:Registry",
@@ -181,8 +185,11 @@ STATEFUL = ("storage:StorageAccount", "keyvault:Vault", "containerregistry:Regis
 
 def test_locks_and_protection_on_stateful_resources(minimal: Records) -> None:
     stateful = {r.id for r in minimal.custom() if r.type.removeprefix(f"{AN}:") in STATEFUL}
+    [mlw] = minimal.of_type(f"{AN}:machinelearningservices:Workspace")
     locks = minimal.of_type(f"{AN}:authorization:ManagementLockByScope")
-    assert {lk.inputs["scope"] for lk in locks} == stateful
+    # The ML workspace is protected but not locked: its lock would be inherited by its computes and block the
+    # delete-and-recreate that patches compute instances.
+    assert {lk.inputs["scope"] for lk in locks} == stateful - {mlw.id}
     assert all(lk.inputs["level"] == "CanNotDelete" for lk in locks)
     for record in minimal.custom():
         if record.id in stateful or record.type == f"{AN}:resources:ResourceGroup":
