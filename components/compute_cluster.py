@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 
+from components.compute_base import ComputeTargetArgs, compute_identity
 
-@dataclass(frozen=True)
-class ComputeClusterArgs:
+
+@dataclass(frozen=True, kw_only=True)
+class ComputeClusterArgs(ComputeTargetArgs):
     """Inputs of a :class:`ComputeCluster`; defaults are the secure, cost-controlled settings."""
 
-    resource_group_name: pulumi.Input[str]
-    """Resource group of the workspace."""
-    workspace_name: pulumi.Input[str]
-    """The Azure ML workspace the cluster belongs to."""
-    location: str
-    """Azure region of the workspace."""
-    vm_size: str
-    """VM size of the nodes, for example ``Standard_DS3_v2``."""
     compute_name: str | None = None
     """Compute name in the workspace (2-16 characters); defaults to the component name."""
     vm_priority: str = "Dedicated"
@@ -31,9 +24,6 @@ class ComputeClusterArgs:
     """Upper bound on nodes."""
     idle_scale_down: str = "PT2M"
     """ISO 8601 duration an idle node waits before it is removed."""
-    identity_id: pulumi.Input[str] | None = None
-    """User-assigned identity of the nodes; ``None`` gives the cluster a system-assigned identity."""
-    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class ComputeCluster(pulumi.ComponentResource):
@@ -47,18 +37,13 @@ class ComputeCluster(pulumi.ComponentResource):
         if args.min_nodes < 0 or args.max_nodes < 1 or args.min_nodes > args.max_nodes:
             raise ValueError(f"{name}: need 0 <= min_nodes <= max_nodes and max_nodes >= 1, "
                              f"got min_nodes={args.min_nodes} max_nodes={args.max_nodes}")
-        identity = (
-            ml.ManagedServiceIdentityArgs(type="UserAssigned", user_assigned_identities=[args.identity_id])
-            if args.identity_id is not None
-            else ml.ManagedServiceIdentityArgs(type="SystemAssigned")
-        )
         compute = ml.Compute(
             f"{name}-compute",
             compute_name=args.compute_name or name,
             resource_group_name=args.resource_group_name,
             workspace_name=args.workspace_name,
             location=args.location,
-            identity=identity,
+            identity=compute_identity(args.identity_id),
             properties=ml.AmlComputeArgs(
                 compute_type="AmlCompute",
                 disable_local_auth=True,

@@ -10,12 +10,12 @@ the instance on the newest image at the next ``pulumi up``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 
+from components.compute_base import ComputeTargetArgs, compute_identity
 from components.config import ScheduleConfig
 
 PATCH_DATE_TAG = "mlops-patch-date"
@@ -23,28 +23,22 @@ PATCH_DATE_TAG = "mlops-patch-date"
 RECREATE_ON = "properties.description"
 
 
-@dataclass(frozen=True)
-class ComputeInstanceArgs:
+@dataclass(frozen=True, kw_only=True)
+class ComputeInstanceArgs(ComputeTargetArgs):
     """Inputs of a :class:`ComputeInstance`; defaults are the secure settings."""
 
-    resource_group_name: pulumi.Input[str]
-    workspace_name: pulumi.Input[str]
-    location: str
     compute_name: str
     """Compute name, 3-24 characters and unique within the Azure region (see ``Namer.compute_instance``)."""
     user_object_id: str
     """Microsoft Entra object id of the user the instance is assigned to (personal instance)."""
     tenant_id: pulumi.Input[str]
     """Tenant of that user."""
-    vm_size: str
     patch_date: dt.date
     """Date of the OS image the instance runs; changing it recreates the instance."""
     idle_shutdown: str = "PT60M"
     """ISO 8601 idle time before the instance shuts down (15 minutes to 3 days)."""
     schedule: ScheduleConfig | None = None
-    identity_id: pulumi.Input[str] | None = None
-    """User-assigned identity of the instance; ``None`` gives it a system-assigned identity."""
-    tags: Mapping[str, str] = field(default_factory=dict)
+    """Start/stop schedule; ``None`` relies on idle shutdown alone."""
 
 
 class ComputeInstance(pulumi.ComponentResource):
@@ -57,18 +51,13 @@ class ComputeInstance(pulumi.ComponentResource):
     def __init__(self, name: str, args: ComputeInstanceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:ml:ComputeInstance", name, None, opts)
         patch = args.patch_date.isoformat()
-        identity = (
-            ml.ManagedServiceIdentityArgs(type="UserAssigned", user_assigned_identities=[args.identity_id])
-            if args.identity_id is not None
-            else ml.ManagedServiceIdentityArgs(type="SystemAssigned")
-        )
         compute = ml.Compute(
             f"{name}-compute",
             compute_name=args.compute_name,
             resource_group_name=args.resource_group_name,
             workspace_name=args.workspace_name,
             location=args.location,
-            identity=identity,
+            identity=compute_identity(args.identity_id),
             properties=ml.ComputeInstanceArgs(
                 compute_type="ComputeInstance",
                 disable_local_auth=True,

@@ -3,7 +3,8 @@
 - :func:`grant` creates a role assignment scoped to one resource (never a resource group or subscription);
 - :func:`send_diagnostics` wires a resource's logs and metrics to a Log Analytics workspace it is given (it never
   creates one);
-- :func:`lock` puts a ``CanNotDelete`` management lock on one resource.
+- :func:`lock` puts a ``CanNotDelete`` management lock on one resource;
+- :func:`log_analytics_workspace` creates a Log Analytics workspace that audits its own queries.
 
 Each creates its resource as a child of the calling component (``parent=component``), never of another azure-native
 resource, and names it from the calling component's name.
@@ -15,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import authorization, monitor
+from pulumi_azure_native import authorization, monitor, operationalinsights
 
 from components.naming import role_assignment_name
 
@@ -117,3 +118,28 @@ def lock(component: pulumi.ComponentResource, name: str, azure_name: str, scope:
         notes="Stateful resource of the ML platform; remove the lock through the stack config (locks: false).",
         opts=pulumi.ResourceOptions(parent=component),
     )
+
+
+def log_analytics_workspace(
+    component: pulumi.ComponentResource,
+    name: str,
+    azure_name: str,
+    resource_group_name: pulumi.Input[str],
+    location: str,
+    retention_days: int,
+    tags: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+) -> operationalinsights.Workspace:
+    """A pay-as-you-go Log Analytics workspace (``{name}-log``) whose own audit logs and metrics go to itself."""
+    law = operationalinsights.Workspace(
+        f"{name}-log",
+        workspace_name=azure_name,
+        resource_group_name=resource_group_name,
+        location=location,
+        sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
+        retention_in_days=retention_days,
+        tags=dict(tags),
+        opts=opts,
+    )
+    send_diagnostics(component, f"{name}-log", law.id, law.id)
+    return law

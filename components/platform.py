@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import authorization, operationalinsights, resources
+from pulumi_azure_native import authorization, resources
 
 from components.compute_cluster import ComputeCluster, ComputeClusterArgs
 from components.compute_instance import ComputeInstance, ComputeInstanceArgs
 from components.config import PROJECT, PlatformConfig, TeamConfig
-from components.interfaces import lock, send_diagnostics
+from components.interfaces import lock, log_analytics_workspace
 from components.naming import Namer
 from components.workspace import Workspace, WorkspaceArgs
 
@@ -84,17 +84,8 @@ class Platform(pulumi.ComponentResource):
             opts=stateful,
         )
         log_name = names.log_analytics()
-        law = operationalinsights.Workspace(
-            f"{name}-{SHARED}-log",
-            workspace_name=log_name,
-            resource_group_name=rg.name,
-            location=config.region,
-            sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
-            retention_in_days=config.log_retention_days,
-            tags=tags,
-            opts=stateful,
-        )
-        send_diagnostics(self, f"{name}-{SHARED}-log", law.id, law.id)
+        law = log_analytics_workspace(self, f"{name}-{SHARED}", log_name, rg.name, config.region,
+                                      config.log_retention_days, tags, stateful)
         if config.locks:
             lock(self, f"{name}-{SHARED}-log", log_name, law.id)
 

@@ -21,7 +21,6 @@ from pulumi_azure_native import (
     keyvault,
     managedidentity,
     network,
-    operationalinsights,
     resources,
     storage,
 )
@@ -30,7 +29,7 @@ from pulumi_azure_native import (
 )
 
 from components.config import OutboundRuleConfig
-from components.interfaces import Grant, grant, lock, send_diagnostics
+from components.interfaces import Grant, grant, lock, log_analytics_workspace, send_diagnostics
 from components.naming import Namer
 
 #: Roles Azure documents for a workspace's user-assigned identity, each on the one resource it concerns
@@ -122,17 +121,8 @@ class Workspace(pulumi.ComponentResource):
         locks: list[tuple[str, str, pulumi.Output[str]]] = []
         if args.log_analytics_workspace_id is None:
             log_name = names.log_analytics()
-            law = operationalinsights.Workspace(
-                f"{name}-log",
-                workspace_name=log_name,
-                resource_group_name=rg.name,
-                location=args.location,
-                sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
-                retention_in_days=args.log_retention_days,
-                tags=tags,
-                opts=stateful,
-            )
-            send_diagnostics(self, f"{name}-log", law.id, law.id)
+            law = log_analytics_workspace(self, name, log_name, rg.name, args.location, args.log_retention_days,
+                                          tags, stateful)
             locks.append(("log", log_name, law.id))
             log_analytics_id: pulumi.Output[str] = law.id
         else:

@@ -102,15 +102,14 @@ def test_iso_duration_rejects(text: str) -> None:
     assert parse_iso_duration(text) is None
 
 
-def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
-    """Mutation that sets ``teams[0].<path>`` (dotted, with list indexes) to ``value``."""
+def _at(root: Callable[[dict[str, Any]], Any], path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    """Mutation that sets (or, with ``_DELETE``, removes) ``path`` (dotted, with list indexes) below ``root``."""
 
     def mutate(values: dict[str, Any]) -> None:
-        node: Any = team(values)
-        keys = path.split(".")
-        for key in keys[:-1]:
+        node = root(values)
+        *parents, last = path.split(".")
+        for key in parents:
             node = node[int(key)] if key.isdigit() else node[key]
-        last = keys[-1]
         if value is _DELETE:
             del node[last]
         else:
@@ -119,14 +118,14 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
     return mutate
 
 
-def _top(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
-    def mutate(values: dict[str, Any]) -> None:
-        if value is _DELETE:
-            del values[f"{NS}:{key}"]
-        else:
-            values[f"{NS}:{key}"] = value
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    """Mutation of ``teams[0].<path>``."""
+    return _at(team, path, value)
 
-    return mutate
+
+def _top(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    """Mutation of the top-level key ``mlops-platform:<key>``."""
+    return _at(lambda values: values, f"{NS}:{key}", value)
 
 
 _DELETE = object()
