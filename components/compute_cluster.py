@@ -26,6 +26,19 @@ class ComputeClusterArgs(ComputeTargetArgs):
     """ISO 8601 duration an idle node waits before it is removed."""
 
 
+#: Inputs whose change replaces the cluster: Azure updates an existing AmlCompute only in its scale settings.
+RECREATE_ON = (
+    "identity",
+    "properties.description",
+    "properties.disableLocalAuth",
+    "properties.properties.vmSize",
+    "properties.properties.vmPriority",
+    "properties.properties.osType",
+    "properties.properties.enableNodePublicIp",
+    "properties.properties.remoteLoginPortPublicAccess",
+)
+
+
 class ComputeCluster(pulumi.ComponentResource):
     """An AmlCompute cluster (type ``mlops:ml:ComputeCluster``)."""
 
@@ -47,7 +60,7 @@ class ComputeCluster(pulumi.ComponentResource):
             properties=ml.AmlComputeArgs(
                 compute_type="AmlCompute",
                 disable_local_auth=True,
-                description=f"{args.vm_priority} {args.vm_size} cluster, {args.min_nodes}-{args.max_nodes} nodes",
+                description=f"{args.vm_priority} {args.vm_size} cluster managed by Pulumi",
                 properties=ml.AmlComputePropertiesArgs(
                     vm_size=args.vm_size,
                     vm_priority=args.vm_priority,
@@ -63,7 +76,8 @@ class ComputeCluster(pulumi.ComponentResource):
                 ),
             ),
             tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self),
+            # The compute name is reused, so the old cluster must go before the new one is created.
+            opts=pulumi.ResourceOptions(parent=self, replace_on_changes=list(RECREATE_ON), delete_before_replace=True),
         )
         self.compute_name = compute.name
         self.compute_id = compute.id

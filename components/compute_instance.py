@@ -1,10 +1,11 @@
 """``ComputeInstance``: a personal Azure ML compute instance for one user, patched by recreation.
 
 Azure gets the latest OS image onto a compute instance only by recreating it. The instance therefore carries a patch
-date from the stack config: it is written into the instance description (a property marked ``replace_on_changes``,
-with ``delete_before_replace`` because the compute name stays the same) and into the ``mlops-patch-date`` tag that the
-patching policy reads. Moving the date forward in ``Pulumi.<stack>.yaml`` is a reviewed pull request that recreates
-the instance on the newest image at the next ``pulumi up``.
+date from the stack config: it is written into the instance description and into the ``mlops-patch-date`` tag that
+the patching policy reads. The instance's ``properties`` are marked ``replace_on_changes`` (with
+``delete_before_replace``, because the compute name stays the same), so moving the date forward in
+``Pulumi.<stack>.yaml`` is a reviewed pull request that recreates the instance on the newest image at the next
+``pulumi up``.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from components.compute_base import ComputeTargetArgs, compute_identity
 from components.config import ScheduleConfig
 
 PATCH_DATE_TAG = "mlops-patch-date"
-#: Input property whose change replaces the instance (the description carries the patch date).
-RECREATE_ON = "properties.description"
+#: Inputs whose change replaces the instance. Azure updates an existing compute instance only partly (settings such
+#: as schedules or idle shutdown are ignored on update), so any change to them recreates it; the description, which
+#: carries the patch date, is among them.
+RECREATE_ON = ("properties", "identity")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,7 +78,8 @@ class ComputeInstance(pulumi.ComponentResource):
                 ),
             ),
             tags={**args.tags, PATCH_DATE_TAG: patch},
-            opts=pulumi.ResourceOptions(parent=self, replace_on_changes=[RECREATE_ON], delete_before_replace=True),
+            opts=pulumi.ResourceOptions(parent=self, replace_on_changes=list(RECREATE_ON),
+                                        delete_before_replace=True),
         )
         self.compute_name = compute.name
         self.compute_id = compute.id

@@ -99,7 +99,8 @@ class ClusterConfig:
 
 @dataclass(frozen=True)
 class ScheduleConfig:
-    """Start/stop schedule of a compute instance: 5-field cron expressions in a Windows or IANA time zone."""
+    """Start/stop schedule of a compute instance: 5-field cron expressions in a Windows time zone (``UTC``,
+    ``W. Europe Standard Time``), as the Azure ML API expects."""
 
     start: str | None = None
     stop: str | None = None
@@ -150,7 +151,7 @@ class NetworkConfig:
     """``AllowInternetOutbound`` (dev default) or ``AllowOnlyApprovedOutbound`` (prod default)."""
     outbound_rules: tuple[OutboundRuleConfig, ...] = ()
     private_endpoint_subnet_id: str | None = None
-    """Subnet for a private endpoint to the workspace (needed to reach a prod workspace with public access off)."""
+    """Subnet for private endpoints to each workspace and its storage; required in prod (public access is off)."""
 
 
 @dataclass(frozen=True)
@@ -528,6 +529,11 @@ def _parse_network(r: _Reader, value: Any, environment: str | None) -> NetworkCo
         r.fail("network.private_endpoint_subnet_id",
                    f"{_show(subnet)} is not a subnet resource id; use /subscriptions/<id>/resourceGroups/<rg>/"
                    "providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>")
+    if subnet is None and environment == "prod":
+        r.fail("network.private_endpoint_subnet_id",
+               "is required in prod, where workspaces have public network access disabled; give the subnet for "
+               "their private endpoints, /subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.Network/"
+               "virtualNetworks/<vnet>/subnets/<subnet>")
     if mode is None:
         return None
     return NetworkConfig(isolation_mode=mode, outbound_rules=tuple(rules), private_endpoint_subnet_id=subnet)

@@ -12,6 +12,7 @@ resource, and names it from the calling component's name.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -51,6 +52,10 @@ class Grant:
     """ARM id of the target resource."""
 
 
+def _tenant_unique_name(parts: tuple[str, ...], subscription_id: str) -> str:
+    return role_assignment_name(subscription_id, *parts)
+
+
 def grant(
     component: pulumi.ComponentResource,
     name: str,
@@ -58,17 +63,26 @@ def grant(
     principal_id: pulumi.Input[str],
     subscription_id: pulumi.Input[str],
     grants: Sequence[Grant],
+    unique: str,
     depends_on: Sequence[pulumi.Resource] = (),
 ) -> list[authorization.RoleAssignment]:
     """Assign each of ``grants`` to a managed identity (``principal_type`` ServicePrincipal, as Azure advises for
-    identities created in the same deployment, so that replication delay cannot fail the assignment)."""
+    identities created in the same deployment, so that replication delay cannot fail the assignment).
+
+    Role assignment names are GUIDs that must be unique in the whole Microsoft Entra tenant, so they are derived from
+    the subscription and ``unique`` (the workload's naming identity, which differs per stack and region) as well as
+    from the principal, target and role: dev and prod in one tenant never collide, and re-runs never duplicate.
+    """
     assignments = []
     for g in grants:
         slug = g.role.lower().replace(" ", "-")
+        parts = (unique, principal_label, g.scope_name, g.role)
         assignments.append(
             authorization.RoleAssignment(
                 f"{name}-{principal_label}-{g.scope_name}-{slug}",
-                role_assignment_name=role_assignment_name(name, principal_label, g.scope_name, g.role),
+                role_assignment_name=pulumi.Output.from_input(subscription_id).apply(
+                    functools.partial(_tenant_unique_name, parts)
+                ),
                 scope=g.scope,
                 principal_id=principal_id,
                 principal_type="ServicePrincipal",

@@ -100,12 +100,13 @@ class Namer:
         region_code(self.region)  # raises KeyError for an unsupported region
 
     @property
-    def _identity(self) -> str:
+    def identity(self) -> str:
+        """``prefix|workload|environment|region``: what makes this workload's names unique."""
         return "|".join((self.prefix, self.workload, self.environment, self.region))
 
     @property
     def _unique(self) -> str:
-        return digest(self._identity)
+        return digest(self.identity)
 
     def _dashed(self, abbr: str, max_len: int, *, extra: tuple[str, ...] = (), region: bool = True,
                 unique: bool = False) -> str:
@@ -150,4 +151,4 @@ class Namer:
         """Compute instance names are unique per region, so they carry a digest of the team identity and user."""
         if not SLUG_PATTERN.match(user):
             raise ValueError(f"user {user!r} must be lowercase words of letters and digits joined by '-'")
-        return _fit(["ci"], user, [], "-", 24, digest(self._identity, user, length=5))
+        return _fit(["ci"], user, [], "-", 24, digest(self.identity, user, length=5))

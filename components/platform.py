@@ -58,6 +58,8 @@ def workspace_args(config: PlatformConfig, team: TeamConfig, log_analytics_works
         storage_sku="Standard_GRS" if prod else "Standard_LRS",
         blob_retention_days=30 if prod else 7,
         hbi_workspace=config.hbi_workspace,
+        # The prod registry is private, so images are built on the team's first cluster.
+        image_build_compute=team.clusters[0].name if prod and team.clusters else None,
         lock=config.locks,
     )
 

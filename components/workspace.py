@@ -75,7 +75,9 @@ class WorkspaceArgs:
     public_network_access: bool = False
     """Whether the workspace is reachable from public networks."""
     private_endpoint_subnet_id: pulumi.Input[str] | None = None
-    """Subnet for a private endpoint to the workspace; ``None`` creates none."""
+    """Subnet for private endpoints to the workspace and its storage (blob, file); ``None`` creates none."""
+    image_build_compute: str | None = None
+    """Compute target that builds environment images; needed when the registry has no public network access."""
     network_default_deny: bool = True
     """Storage account and Key Vault deny network access by default (trusted Azure services bypass)."""
     registry_premium: bool = True
@@ -236,11 +238,13 @@ class Workspace(pulumi.ComponentResource):
             self, name, "workspace", ws_identity.principal_id, args.subscription_id,
             [Grant(role, target, scopes[target]) for target, roles in WORKSPACE_IDENTITY_ROLES.items()
              for role in roles],
+            unique=names.identity,
         )
         grant(
             self, name, "compute", compute_identity.principal_id, args.subscription_id,
             [Grant(role, target, scopes[target]) for target, roles in COMPUTE_IDENTITY_ROLES.items()
              for role in roles],
+            unique=names.identity,
         )
 
         mlw_name = names.ml_workspace()
@@ -264,6 +268,10 @@ class Workspace(pulumi.ComponentResource):
             public_network_access="Enabled" if args.public_network_access else "Disabled",
             allow_public_access_when_behind_vnet=args.public_network_access,
             hbi_workspace=args.hbi_workspace,
+            # A registry without public access cannot build images itself; a compute target of the workspace does.
+            image_build_compute=args.image_build_compute,
+            # Provision the managed network with the workspace, not with the first compute (which may time out).
+            provision_network_now=True,
             managed_network=ml.ManagedNetworkSettingsArgs(
                 isolation_mode=args.isolation_mode,
                 outbound_rules={rule.name: _outbound_rule(rule) for rule in args.outbound_rules} or None,
@@ -285,20 +293,25 @@ class Workspace(pulumi.ComponentResource):
         send_diagnostics(self, f"{name}-appi", appi.id, log_analytics_id, logs=False)
 
         if args.private_endpoint_subnet_id is not None:
-            network.PrivateEndpoint(
-                f"{name}-pep-mlw",
-                private_endpoint_name=names.private_endpoint("mlw"),
-                resource_group_name=rg.name,
-                location=args.location,
-                subnet=network.SubnetArgs(id=args.private_endpoint_subnet_id),
-                private_link_service_connections=[
-                    network.PrivateLinkServiceConnectionArgs(
-                        name=f"{mlw_name}-amlworkspace", private_link_service_id=mlw.id, group_ids=["amlworkspace"]
-                    )
-                ],
-                tags=tags,
-                opts=child,
-            )
+            # Clients reach a private workspace through its endpoint, and studio reaches the default storage
+            # (data preview, notebooks) through blob and file endpoints. Private DNS comes from the hub network.
+            targets = (("mlw", mlw.id, "amlworkspace"), ("st-blob", st.id, "blob"), ("st-file", st.id, "file"))
+            for short, target_id, group in targets:
+                network.PrivateEndpoint(
+                    f"{name}-pep-{short}",
+                    private_endpoint_name=names.private_endpoint(short),
+                    resource_group_name=rg.name,
+                    location=args.location,
+                    subnet=network.SubnetArgs(id=args.private_endpoint_subnet_id),
+                    private_link_service_connections=[
+                        network.PrivateLinkServiceConnectionArgs(
+                            name=f"{names.private_endpoint(short)}-{group}", private_link_service_id=target_id,
+                            group_ids=[group],
+                        )
+                    ],
+                    tags=tags,
+                    opts=child,
+                )
 
         if args.lock:
             # Not the ML workspace: a lock there is inherited by its computes and would block the recreation of

@@ -53,9 +53,9 @@ class Plan:
             if record.custom:
                 azure_name = record.outputs.get("name", "")
                 label = f"{record.type}  {record.name}" + (f"  ({azure_name})" if azure_name else "")
+                replace_on = ",".join(path.rsplit(".", 1)[-1] for path in record.replace_on_changes)
                 flags = [f for f, on in (("protect", record.protect), ("retain", record.retain_on_delete),
-                                         ("recreate-on:" + ",".join(record.replace_on_changes),
-                                          bool(record.replace_on_changes))) if on]
+                                         (f"replace-on:{replace_on}", bool(replace_on))) if on]
                 if flags:
                     label += "  [" + ", ".join(flags) + "]"
             else:

@@ -10,8 +10,9 @@ import pulumi
 import pytest
 from conftest import SUBSCRIPTION_ID, TENANT_ID, Records
 
+from components.compute_cluster import RECREATE_ON as CLUSTER_RECREATE_ON
 from components.compute_cluster import ComputeCluster, ComputeClusterArgs
-from components.compute_instance import PATCH_DATE_TAG, RECREATE_ON, ComputeInstance, ComputeInstanceArgs
+from components.compute_instance import PATCH_DATE_TAG, ComputeInstance, ComputeInstanceArgs
 from components.config import ScheduleConfig
 
 COMPUTE = "azure-native:machinelearningservices:Compute"
@@ -53,6 +54,22 @@ def test_cluster_defaults_scale_to_zero_with_no_public_exposure(build: Callable[
     assert record.inputs["computeName"] == "cpu"
     assert record.inputs["identity"] == {"type": "SystemAssigned"}
     assert record.inputs["tags"] == TAGS
+
+
+def test_cluster_is_replaced_when_a_setting_azure_cannot_update_changes(build: Callable[..., Records]) -> None:
+    record = compute(build(lambda: ComputeCluster("cpu", cluster_args())))
+    # Azure updates an existing AmlCompute only in its scale settings: everything else must recreate it, and the
+    # reused compute name means the old one goes first.
+    assert record.replace_on_changes == list(CLUSTER_RECREATE_ON)
+    assert {"properties.properties.vmSize", "properties.properties.vmPriority", "identity",
+            "properties.properties.enableNodePublicIp"} <= set(record.replace_on_changes)
+    assert not any("scaleSettings" in path for path in record.replace_on_changes)
+    assert record.delete_before_replace
+    for path in record.replace_on_changes:  # every path names an input that is really sent
+        node: Any = record.inputs
+        for key in path.split("."):
+            assert key in node, path
+            node = node[key]
 
 
 def test_cluster_complete_case(build: Callable[..., Records]) -> None:
@@ -107,12 +124,13 @@ def test_instance_schedules(build: Callable[..., Records]) -> None:
 def test_patch_date_forces_recreation(build: Callable[..., Records]) -> None:
     before = compute(build(lambda: ComputeInstance("fraud-alice", instance_args())))
     after = compute(build(lambda: ComputeInstance("fraud-alice", instance_args(patch_date=dt.date(2026, 11, 20)))))
-    # The engine replaces a resource when a property listed in replaceOnChanges changes.
-    assert before.replace_on_changes == after.replace_on_changes == [RECREATE_ON]
+    # The engine replaces a resource when an input listed in replaceOnChanges changes; the patch date is in the
+    # description, inside "properties".
+    assert before.replace_on_changes == after.replace_on_changes == ["properties", "identity"]
     assert before.delete_before_replace and after.delete_before_replace  # the compute name is reused
-    field = RECREATE_ON.split(".")[1]
-    assert before.inputs["properties"][field] != after.inputs["properties"][field]
-    assert "2026-11-20" in after.inputs["properties"][field]
+    assert before.inputs["properties"] != after.inputs["properties"]
+    assert before.inputs["properties"]["description"] == "Personal compute instance; OS image of 2026-11-02"
+    assert after.inputs["properties"]["description"] == "Personal compute instance; OS image of 2026-11-20"
     assert before.inputs["tags"][PATCH_DATE_TAG] == "2026-11-02"
     assert after.inputs["tags"][PATCH_DATE_TAG] == "2026-11-20"
     assert after.inputs["tags"]["owner"] == "o"

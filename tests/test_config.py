@@ -19,6 +19,8 @@ from components.config import (
 )
 
 NS = "mlops-platform"
+SUBNET = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-hub/providers/Microsoft.Network/"
+          "virtualNetworks/vnet-hub/subnets/snet-pe")
 
 
 def parse(values: dict[str, Any], stack: str = "dev", secret_keys: frozenset[str] = frozenset()) -> PlatformConfig:
@@ -65,9 +67,10 @@ def test_prod_stack_parses_with_prod_settings(prod_values: dict[str, Any]) -> No
 
 
 def test_defaults_follow_the_environment(prod_values: dict[str, Any]) -> None:
+    subnet = prod_values[f"{NS}:network"]["private_endpoint_subnet_id"]
     for key in ("locks", "log_retention_days", "network"):
         del prod_values[f"{NS}:{key}"]
-    prod_values[f"{NS}:network"] = {}
+    prod_values[f"{NS}:network"] = {"private_endpoint_subnet_id": subnet}
     config = parse(prod_values, stack="prod")
     assert config.locks is True  # locks default on in prod
     assert config.log_retention_days == 90
@@ -266,6 +269,14 @@ def test_team_names_that_cannot_yield_azure_names(dev_values: dict[str, Any], na
                                 "words joined by single hyphens, starting with a letter (for example fraud-detection)")
 
 
+def test_prod_requires_a_private_endpoint_subnet(prod_values: dict[str, Any]) -> None:
+    del prod_values[f"{NS}:network"]["private_endpoint_subnet_id"]
+    assert problems(prod_values, stack="prod") == [
+        f"{NS}:network.private_endpoint_subnet_id: is required in prod, where workspaces have public network access "
+        "disabled; give the subnet for their private endpoints, /subscriptions/<id>/resourceGroups/<rg>/providers/"
+        "Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>"]
+
+
 def test_duplicate_team_name(dev_values: dict[str, Any]) -> None:
     team(dev_values, 1)["name"] = "fraud-detection"
     assert problems(dev_values) == [
@@ -295,6 +306,7 @@ def test_environment_required_when_the_stack_name_does_not_tell(dev_values: dict
 def test_vm_sizes_follow_the_environment(dev_values: dict[str, Any]) -> None:
     _set("clusters.0.vm_size", "Standard_NC24ads_A100_v4")(dev_values)
     dev_values[f"{NS}:environment"] = "prod"
+    dev_values[f"{NS}:network"] = {"private_endpoint_subnet_id": SUBNET}
     config = parse(dev_values, stack="sandbox")
     assert config.teams[0].clusters[0].vm_size == "Standard_NC24ads_A100_v4"
 

@@ -30,7 +30,7 @@ def stack(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def per_team(teams: int, clusters: int, instances: int, locks: bool) -> dict[str, int]:
+def per_team(teams: int, clusters: int, instances: int, prod: bool) -> dict[str, int]:
     """What the platform creates: shared pieces once, a workspace's 24 resources per team, compute per entry."""
     counts = {
         "mlops:platform:Platform": 1,
@@ -50,21 +50,22 @@ def per_team(teams: int, clusters: int, instances: int, locks: bool) -> dict[str
         f"{AN}:machinelearningservices:Workspace": teams,
         f"{AN}:machinelearningservices:Compute": clusters + instances,
     }
-    if locks:
+    if prod:
         counts[f"{AN}:authorization:ManagementLockByScope"] = 1 + 3 * teams  # LA; storage, vault, registry
+        counts[f"{AN}:network:PrivateEndpoint"] = 3 * teams  # workspace, storage blob, storage file
     return counts
 
 
 def test_dev_resource_types_and_counts() -> None:
     counts = run_stack("dev").counts()
-    assert counts == per_team(teams=2, clusters=2, instances=1, locks=False)
+    assert counts == per_team(teams=2, clusters=2, instances=1, prod=False)
     assert sum(n for t, n in counts.items() if t.startswith(AN)) == 56
 
 
 def test_prod_resource_types_and_counts() -> None:
     counts = run_stack("prod").counts()
-    assert counts == per_team(teams=2, clusters=3, instances=2, locks=True)
-    assert sum(n for t, n in counts.items() if t.startswith(AN)) == 65
+    assert counts == per_team(teams=2, clusters=3, instances=2, prod=True)
+    assert sum(n for t, n in counts.items() if t.startswith(AN)) == 71
 
 
 def _workspaces(records: Records) -> list[dict[str, object]]:
@@ -156,7 +157,22 @@ def test_compute_instances_carry_their_patch_date(stack: str) -> None:
     for ci in [r for r in run_stack(stack).of_type(f"{AN}:machinelearningservices:Compute")
                if r.inputs["properties"]["computeType"] == "ComputeInstance"]:
         assert ci.inputs["tags"]["mlops-patch-date"] == "2026-11-02"
-        assert ci.replace_on_changes == ["properties.description"] and ci.delete_before_replace
+        assert ci.replace_on_changes == ["properties", "identity"] and ci.delete_before_replace
+        assert ci.inputs["properties"]["description"].endswith("OS image of 2026-11-02")
+
+
+def test_role_assignment_names_are_unique_across_stacks() -> None:
+    # Azure requires role assignment names (GUIDs) to be unique in the whole tenant, and dev and prod usually share one.
+    names = [ra.inputs["roleAssignmentName"] for stack in ("dev", "prod")
+             for ra in run_stack(stack).of_type(f"{AN}:authorization:RoleAssignment")]
+    assert len(names) == 40 and len(set(names)) == len(names)
+
+
+def test_prod_builds_images_on_a_cluster_and_provisions_the_network_with_the_workspace() -> None:
+    for stack, build_compute in (("dev", None), ("prod", "cpu")):
+        for ws in _workspaces(run_stack(stack)):
+            assert ws.get("imageBuildCompute") == build_compute
+            assert ws["provisionNetworkNow"] is True
 
 
 def test_a_bad_config_stops_the_program_before_any_resource() -> None:

@@ -39,6 +39,7 @@ def complete_args() -> WorkspaceArgs:
                         OutboundRuleConfig("monitor", "service_tag", "AzureMonitor", "TCP", "443")),
         public_network_access=True,
         private_endpoint_subnet_id=SUBNET_ID,
+        image_build_compute="cpu",
         network_default_deny=False,
         registry_premium=False,
         storage_sku="Standard_LRS",
@@ -229,11 +230,15 @@ def test_complete_case_uses_the_given_log_analytics_and_relaxed_settings(complet
     assert (cr["sku"], cr["publicNetworkAccess"], cr["adminUserEnabled"]) == ({"name": "Basic"}, "Enabled", False)
     assert one(complete, "storage:StorageAccount")["networkRuleSet"]["defaultAction"] == "Allow"
     assert one(complete, "keyvault:Vault")["properties"]["enablePurgeProtection"] is True  # never relaxed
-    pep = one(complete, "network:PrivateEndpoint")
-    [mlw_record] = complete.of_type(f"{AN}:machinelearningservices:Workspace")
-    assert pep["subnet"]["id"] == SUBNET_ID
-    assert pep["privateLinkServiceConnections"][0]["privateLinkServiceId"] == mlw_record.id
-    assert pep["privateLinkServiceConnections"][0]["groupIds"] == ["amlworkspace"]
+    by_type = ids(complete)
+    endpoints = {(p.inputs["privateLinkServiceConnections"][0]["privateLinkServiceId"],
+                  *p.inputs["privateLinkServiceConnections"][0]["groupIds"])
+                 for p in complete.of_type(f"{AN}:network:PrivateEndpoint")}
+    st = by_type["storage:StorageAccount"]
+    assert endpoints == {(by_type["machinelearningservices:Workspace"], "amlworkspace"), (st, "blob"), (st, "file")}
+    assert {p.inputs["subnet"]["id"] for p in complete.of_type(f"{AN}:network:PrivateEndpoint")} == {SUBNET_ID}
+    assert mlw["imageBuildCompute"] == "cpu"
+    assert mlw["provisionNetworkNow"] is True
 
 
 def test_minimal_case_creates_no_private_endpoint(minimal: Records) -> None:
