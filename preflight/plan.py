@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 
 from preflight.mocks import ResourceRecord
 
@@ -25,7 +26,9 @@ class Plan:
     def counts_by_type(self) -> Counter[str]:
         return Counter(r.type for r in self.records)
 
+    @cached_property
     def children(self) -> dict[str, list[ResourceRecord]]:
+        """Parent URN -> the records registered under it (built once per plan)."""
         tree: dict[str, list[ResourceRecord]] = {}
         for record in self.records:
             tree.setdefault(record.parent, []).append(record)
@@ -33,7 +36,7 @@ class Plan:
 
     def descendants(self, urn: str) -> int:
         """Number of Azure resources below ``urn``."""
-        tree = self.children()
+        tree = self.children
         count, stack = 0, [urn]
         while stack:
             for child in tree.get(stack.pop(), []):
@@ -43,7 +46,7 @@ class Plan:
 
     def render_tree(self) -> list[str]:
         """Component -> children, components first with their Azure resource counts."""
-        tree = self.children()
+        tree = self.children
         urns = {r.urn for r in self.records}
         roots = [r for r in self.records if r.parent not in urns]
         lines: list[str] = []
