@@ -111,6 +111,7 @@ class ResourceRecord:
     parent: str
     inputs: dict[str, Any]
     dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
     provider: str
     protect: bool
     retain_on_delete: bool
@@ -144,6 +145,7 @@ class RecordingMonitor(MockMonitor):
                 parent=request.parent,
                 inputs=rpc.deserialize_properties(request.object),
                 dependencies=list(request.dependencies),
+                property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
                 provider=request.provider,
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),

@@ -1,0 +1,310 @@
+"""Run a Python CrossGuard policy pack the way the Pulumi CLI does, and talk to it over the Analyzer gRPC protocol.
+
+pulumi-policy has no official Python test helper (pulumi/pulumi-policy issue 445); this module is one. It starts the
+pack as the CLI's ``pulumi-analyzer-policy-python`` shim does: ``<virtualenv>/bin/python -u -m pulumi.policy
+<engine-address> .`` in the pack's folder, with the virtualenv named in ``PulumiPolicy.yaml``
+(``runtime.options.virtualenv``, relative to the pack) and ``PULUMI_PROJECT``/``PULUMI_STACK``/``PULUMI_DRY_RUN``
+in the environment. It reads the port the pack prints as its first line of output, then calls the
+``pulumirpc.Analyzer`` service in the engine's order:
+
+- ``ConfigureStack`` (stack, project, dry run), ``GetPluginInfo`` and ``GetAnalyzerInfo`` when it starts;
+- ``Configure`` with the config reconciled from a ``--policy-pack-config`` file (``policies.lib.packconfig``); the
+  CLI calls it even without a file, with every policy's defaults, and so does :meth:`PolicyPackProcess.configure`;
+- ``Analyze`` for one resource and ``AnalyzeStack`` for a whole stack (with parents and dependencies).
+
+Resource properties travel as a protobuf ``Struct`` with the engine's sentinels for unknown and secret values, so
+rules see numbers as floats, unknowns as unknowns and secrets unwrapped, as in a real preview.
+
+Example::
+
+    from policies.harness import PolicyPackProcess, Resource
+
+    with PolicyPackProcess("policies/security") as pack:
+        pack.configure_file("policies/security/config/prod.json")
+        for v in pack.analyze(Resource("azure-native:storage:StorageAccount", "st", {"allowBlobPublicAccess": True})):
+            print(v.policy, v.level, v.message)
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+import yaml
+from google.protobuf import empty_pb2, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, plugin_pb2
+
+from policies.lib.packconfig import PolicyConfig, PolicyInfo, load_pack_config, parse_pack_config, reconcile
+
+#: The engine's markers in property values (pulumi/sdk: rpc.go): an unknown value, and a secret wrapper.
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+_SECRET_SIG = "4dabf18193072939515e22adb298388d"
+_SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
+
+_LEVEL_NAMES = {0: "advisory", 1: "mandatory", 2: "disabled", 3: "remediate"}
+_LEVEL_NUMBERS = {name: number for number, name in _LEVEL_NAMES.items()}
+_SEVERITY_NAMES = {0: "", 1: "low", 2: "medium", 3: "high", 4: "critical"}
+_MAX_MESSAGE = 64 * 1024 * 1024
+
+
+class HarnessError(Exception):
+    """The pack could not be started or answered with an error."""
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A property value the engine would send as a secret."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A resource as the engine describes it to an analyzer."""
+
+    type: str
+    name: str
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    urn: str = ""
+    """Defaults to ``urn:pulumi:test::test::<type>::<name>``."""
+    parent: str = ""
+    dependencies: Sequence[str] = ()
+    property_dependencies: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Input name -> URNs of the resources that input came from."""
+    protect: bool = False
+    ignore_changes: Sequence[str] = ()
+    delete_before_replace: bool = False
+    provider_type: str = ""
+    """Provider resource type, for example ``pulumi:providers:azure-native``."""
+    provider_properties: Mapping[str, Any] = field(default_factory=dict)
+    """Provider inputs the engine passes along (``version`` among them)."""
+
+    @property
+    def resolved_urn(self) -> str:
+        return self.urn or f"urn:pulumi:test::test::{self.type}::{self.name}"
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One diagnostic from the pack."""
+
+    pack: str
+    policy: str
+    level: str
+    """``advisory``, ``mandatory`` (what stops a deployment), ``disabled`` or ``remediate``."""
+    severity: str
+    description: str
+    message: str
+    """The text after the policy description (what the rule reported)."""
+    urn: str
+    could_not_run: bool = False
+    """True for pulumi-policy's "can't run policy ... during preview" diagnostics (unknown values)."""
+
+
+def _to_value(value: Any) -> Any:
+    if isinstance(value, Secret):
+        return {_SECRET_SIG: _SECRET_VALUE, "value": _to_value(value.value)}
+    if isinstance(value, Mapping):
+        return {str(k): _to_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_value(v) for v in value]
+    return value
+
+
+def _struct(properties: Mapping[str, Any]) -> struct_pb2.Struct:
+    result = struct_pb2.Struct()
+    result.update({k: _to_value(v) for k, v in properties.items()})
+    return result
+
+
+def _options(resource: Resource) -> analyzer_pb2.AnalyzerResourceOptions:
+    return analyzer_pb2.AnalyzerResourceOptions(
+        protect=resource.protect, ignoreChanges=list(resource.ignore_changes),
+        deleteBeforeReplace=resource.delete_before_replace, deleteBeforeReplaceDefined=True,
+        parent=resource.parent,
+    )
+
+
+def _provider(resource: Resource) -> analyzer_pb2.AnalyzerProviderResource | None:
+    if not resource.provider_type:
+        return None
+    name = "default"
+    return analyzer_pb2.AnalyzerProviderResource(
+        type=resource.provider_type, name=name, properties=_struct(resource.provider_properties),
+        urn=f"urn:pulumi:test::test::{resource.provider_type}::{name}",
+    )
+
+
+def pack_python(manifest: Path) -> str:
+    """The interpreter the CLI's shim would use: ``<virtualenv>/bin/python`` from ``PulumiPolicy.yaml``, resolved
+    against the pack's folder, or this interpreter when none is named or it does not exist (yet)."""
+    document = yaml.safe_load(manifest.read_text()) or {}
+    runtime = document.get("runtime") or {}
+    options = runtime.get("options") or {} if isinstance(runtime, Mapping) else {}
+    virtualenv = options.get("virtualenv") if isinstance(options, Mapping) else None
+    if virtualenv:
+        candidate = (manifest.parent / str(virtualenv) / "bin" / "python").absolute()
+        if candidate.exists():
+            return str(candidate)
+    return sys.executable
+
+
+class PolicyPackProcess:
+    """A running policy pack. Use as a context manager, or call :meth:`close`."""
+
+    def __init__(self, pack_dir: str | Path, *, python: str | None = None, timeout: float = 60.0,
+                 stack: str = "test", project: str = "test", dry_run: bool = True,
+                 env: Mapping[str, str] | None = None) -> None:
+        self.pack_dir = Path(pack_dir).resolve()
+        manifest = self.pack_dir / "PulumiPolicy.yaml"
+        if not manifest.is_file():
+            raise HarnessError(f"{self.pack_dir} is not a policy pack (no PulumiPolicy.yaml)")
+        environment = {**os.environ, "PULUMI_PROJECT": project, "PULUMI_STACK": stack,
+                       "PULUMI_DRY_RUN": "true" if dry_run else "false", **(env or {})}
+        environment.pop("PYTHONHOME", None)
+        self._process = subprocess.Popen(
+            # The engine address is only used for logging by pulumi.policy; no engine runs here.
+            [python or pack_python(manifest), "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."],
+            cwd=self.pack_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment,
+        )
+        self.port = self._read_port(timeout)
+        self._channel = grpc.insecure_channel(
+            f"127.0.0.1:{self.port}",
+            options=[("grpc.max_receive_message_length", _MAX_MESSAGE),
+                     ("grpc.max_send_message_length", _MAX_MESSAGE)],
+        )
+        self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
+        try:
+            grpc.channel_ready_future(self._channel).result(timeout=timeout)
+        except grpc.FutureTimeoutError:
+            self.close()
+            raise HarnessError(f"{self.pack_dir.name}: the pack printed port {self.port} but did not answer") from None
+        self.configure_stack(stack=stack, project=project, dry_run=dry_run)
+        self.version = self.plugin_version()
+        self.info = self._stub.GetAnalyzerInfo(empty_pb2.Empty())
+        self.name = self.info.name
+        self.config: dict[str, PolicyConfig] = {}
+        self.configure()
+
+    def _read_port(self, timeout: float) -> int:
+        assert self._process.stdout is not None
+        lines: queue.Queue[bytes] = queue.Queue()
+        threading.Thread(target=lambda: lines.put(self._process.stdout.readline()),  # type: ignore[union-attr]
+                         daemon=True).start()
+        try:
+            first = lines.get(timeout=timeout).decode().strip()
+        except queue.Empty:
+            self.close()
+            raise HarnessError(f"{self.pack_dir.name}: no port printed within {timeout:.0f} s") from None
+        if not first.isdigit():
+            stderr = self._process.stderr.read().decode() if self._process.stderr else ""
+            self.close()
+            raise HarnessError(f"{self.pack_dir.name}: the pack did not start: {first or stderr.strip()}")
+        return int(first)
+
+    # -- configuration ------------------------------------------------------------------------------------------
+
+    def policies(self) -> list[PolicyInfo]:
+        """The pack's policies with their default levels and config schemas, from ``GetAnalyzerInfo``."""
+        from google.protobuf import json_format
+
+        result = []
+        for policy in self.info.policies:
+            schema = json_format.MessageToDict(policy.configSchema) if policy.HasField("configSchema") else {}
+            result.append(PolicyInfo(policy.name, _LEVEL_NAMES[policy.enforcementLevel],
+                                     schema.get("properties", {}), tuple(schema.get("required", []))))
+        return result
+
+    def configure(self, given: Mapping[str, Any] | None = None) -> dict[str, PolicyConfig]:
+        """Configure the pack from a config mapping in the CLI file format (``None``: defaults only)."""
+        self.config = reconcile(self.policies(), parse_pack_config(given or {}))
+        request = analyzer_pb2.ConfigureAnalyzerRequest()
+        for name, config in self.config.items():
+            entry = request.policyConfig[name]
+            entry.enforcementLevel = _LEVEL_NUMBERS[config.enforcement_level]
+            entry.properties.update(config.properties)
+        self._stub.Configure(request)
+        return self.config
+
+    def configure_file(self, path: str | Path) -> dict[str, PolicyConfig]:
+        """Configure the pack from a ``--policy-pack-config`` file."""
+        self.config = reconcile(self.policies(), load_pack_config(Path(path)))
+        return self.configure({name: {"enforcementLevel": c.enforcement_level, **c.properties}
+                               for name, c in self.config.items()})
+
+    def configure_stack(self, *, stack: str, project: str, dry_run: bool = True,
+                        tags: Mapping[str, str] | None = None) -> None:
+        """Tell the pack which stack it analyzes (``ConfigureStack``), as the engine does before analysis."""
+        self._stub.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(
+            stack=stack, project=project, dry_run=dry_run, tags=dict(tags or {})))
+
+    # -- analysis ------------------------------------------------------------------------------------------------
+
+    def analyze(self, resource: Resource) -> list[Violation]:
+        request = analyzer_pb2.AnalyzeRequest(
+            type=resource.type, name=resource.name, urn=resource.resolved_urn,
+            properties=_struct(resource.properties), options=_options(resource), provider=_provider(resource),
+        )
+        return self._violations(self._stub.Analyze(request), resource.resolved_urn)
+
+    def analyze_stack(self, resources: Iterable[Resource]) -> list[Violation]:
+        request = analyzer_pb2.AnalyzeStackRequest(resources=[
+            analyzer_pb2.AnalyzerResource(
+                type=r.type, name=r.name, urn=r.resolved_urn, properties=_struct(r.properties),
+                options=_options(r), provider=_provider(r), parent=r.parent, dependencies=list(r.dependencies),
+                propertyDependencies={k: analyzer_pb2.AnalyzerPropertyDependencies(urns=list(v))
+                                      for k, v in r.property_dependencies.items()},
+            )
+            for r in resources
+        ])
+        return self._violations(self._stub.AnalyzeStack(request), "")
+
+    def _violations(self, response: analyzer_pb2.AnalyzeResponse, urn: str) -> list[Violation]:
+        result = []
+        for d in response.diagnostics:
+            message = d.message
+            if d.description and message.startswith(d.description):
+                message = message[len(d.description):].lstrip("\n")
+            result.append(Violation(
+                pack=d.policyPackName, policy=d.policyName, level=_LEVEL_NAMES[d.enforcementLevel],
+                severity=_SEVERITY_NAMES.get(d.severity, ""), description=d.description, message=message,
+                urn=d.urn or urn, could_not_run=d.message.startswith("can't run policy"),
+            ))
+        return result
+
+    def plugin_version(self) -> str:
+        return str(self._stub.GetPluginInfo(empty_pb2.Empty()).version)
+
+    # -- lifecycle -----------------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        channel = getattr(self, "_channel", None)
+        if channel is not None:
+            channel.close()
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        for stream in (self._process.stdout, self._process.stderr):
+            if stream is not None:
+                stream.close()
+
+    def __enter__(self) -> PolicyPackProcess:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+__all__ = ["UNKNOWN", "HarnessError", "PolicyPackProcess", "Resource", "Secret", "Violation", "plugin_pb2"]

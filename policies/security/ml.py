@@ -1,0 +1,329 @@
+"""Azure Machine Learning: workspaces, compute, online endpoints and deployments."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from pulumi_policy import PolicyResource
+
+from policies.lib.graph import label, of_type, refers_to
+from policies.lib.props import get
+from policies.lib.rules import Refs, Resource, setting
+from policies.lib.types import (
+    ML_COMPUTE,
+    ML_ONLINE_DEPLOYMENT,
+    ML_ONLINE_ENDPOINT,
+    ML_WORKSPACE,
+    PRIVATE_ENDPOINT,
+)
+from policies.security import RULES
+
+DOCS = "https://learn.microsoft.com/azure/machine-learning"
+SECRET_WORDS = ("secret", "password", "passwd", "token", "apikey", "api_key", "connectionstring",
+                "connection_string", "accountkey", "account_key", "sas", "credential", "private_key")
+
+
+@RULES.resource(
+    "security-mlworkspace-public-network-disabled",
+    types=[ML_WORKSPACE],
+    description="Azure ML workspaces are not reachable from public networks.",
+    severity="high",
+    remediation="Set publicNetworkAccess to Disabled and allowPublicAccessWhenBehindVnet to false; reach the "
+                "workspace through a private endpoint.",
+    url=f"{DOCS}/how-to-configure-private-link",
+    refs=Refs(mcsb=("NS-2",), azure_policy=("438c38d2-3772-465a-a9cc-7a6666a275ce",), checkov=("CKV_AZURE_144",),
+              psrule=("Azure.ML.PublicAccess",)),
+)
+def workspace_public_network(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    if r.props.get("publicNetworkAccess") != "Disabled":
+        yield f"publicNetworkAccess is {r.props.get('publicNetworkAccess')!r}; set it to 'Disabled'"
+    if r.props.get("allowPublicAccessWhenBehindVnet"):
+        yield "allowPublicAccessWhenBehindVnet is true; set it to false"
+
+
+@RULES.resource(
+    "security-mlworkspace-approved-outbound-only",
+    types=[ML_WORKSPACE],
+    description="Azure ML workspaces use managed network isolation that allows only approved outbound traffic.",
+    severity="high",
+    remediation="Set managedNetwork.isolationMode to AllowOnlyApprovedOutbound and add FQDN, service tag or private "
+                "endpoint outbound rules for what jobs need.",
+    url=f"{DOCS}/how-to-managed-network",
+    refs=Refs(mcsb=("NS-2",), azure_policy=("Machine Learning category: managed network, approved outbound only",)),
+)
+def workspace_outbound(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    mode = get(r.props, "managedNetwork.isolationMode")
+    if mode != "AllowOnlyApprovedOutbound":
+        yield f"managedNetwork.isolationMode is {mode!r}; set it to 'AllowOnlyApprovedOutbound'"
+
+
+@RULES.resource(
+    "security-mlworkspace-customer-managed-key",
+    types=[ML_WORKSPACE],
+    description="Azure ML workspaces encrypt their data with a customer-managed key where the config requires it.",
+    severity="medium",
+    remediation="Set encryption.status to Enabled with encryption.keyVaultProperties pointing at a key in a Key "
+                "Vault with purge protection (a workspace cannot switch to a customer-managed key after creation).",
+    url=f"{DOCS}/concept-customer-managed-keys",
+    refs=Refs(mcsb=("DP-5",), azure_policy=("ba769a63-b8cc-4b2d-abf6-ac33c7204be8",),
+              pulumi=("ML workspace encryption",)),
+    config={"required": setting("boolean", False, "Require a customer-managed key on every workspace.")},
+)
+def workspace_cmk(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    if cfg["required"] and get(r.props, "encryption.status") != "Enabled":
+        yield "encryption.status is not 'Enabled'; configure a customer-managed key"
+
+
+@RULES.resource(
+    "security-mlworkspace-hbi-private",
+    types=[ML_WORKSPACE],
+    description="High business impact (HBI) workspaces are never reachable from public networks.",
+    severity="critical",
+    remediation="An hbiWorkspace holds sensitive data: set publicNetworkAccess to Disabled.",
+    url=f"{DOCS}/concept-data-encryption",
+    refs=Refs(mcsb=("NS-2", "DP-1"), checkov=("CKV2_AZURE_50",)),
+)
+def workspace_hbi(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    if r.props.get("hbiWorkspace") and r.props.get("publicNetworkAccess") != "Disabled":
+        yield "hbiWorkspace is true but publicNetworkAccess is not 'Disabled'"
+
+
+@RULES.resource(
+    "security-mlworkspace-user-assigned-identity",
+    types=[ML_WORKSPACE],
+    description="Azure ML workspaces use a user-assigned managed identity as their primary identity.",
+    severity="medium",
+    remediation="Set identity.type to UserAssigned (with the identity in userAssignedIdentities) and "
+                "primaryUserAssignedIdentity to its id; grant it the roles Azure documents, each on one resource.",
+    url=f"{DOCS}/how-to-identity-based-service-authentication",
+    refs=Refs(mcsb=("IM-3",), azure_policy=("5f0c7d88-c7de-45b8-ac49-db49e72eaa78",),
+              psrule=("Azure.ML.UserManagedIdentity",)),
+)
+def workspace_identity(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    kind = str(get(r.props, "identity.type", ""))
+    if "UserAssigned" not in kind:
+        yield f"identity.type is {kind or 'missing'!r}; use a user-assigned identity"
+    elif not r.props.get("primaryUserAssignedIdentity"):
+        yield "primaryUserAssignedIdentity is not set"
+
+
+@RULES.resource(
+    "security-mlworkspace-identity-datastores",
+    types=[ML_WORKSPACE],
+    description="Azure ML workspaces reach their default storage with identity, not account keys, and do not run "
+                "in v1 legacy mode.",
+    severity="high",
+    remediation="Set systemDatastoresAuthMode to Identity (so storage shared keys can stay off) and v1LegacyMode to "
+                "false (v1 mode bypasses network isolation features).",
+    url=f"{DOCS}/how-to-identity-based-service-authentication",
+    refs=Refs(mcsb=("IM-1", "NS-2")),
+)
+def workspace_datastores(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    mode = r.props.get("systemDatastoresAuthMode")
+    if str(mode).lower() != "identity":
+        yield f"systemDatastoresAuthMode is {mode!r}; set it to 'Identity'"
+    if r.props.get("v1LegacyMode"):
+        yield "v1LegacyMode is true; set it to false"
+
+
+def _compute_kind(r: Resource) -> str:
+    return str(get(r.props, "properties.computeType", ""))
+
+
+@RULES.resource(
+    "security-mlcompute-local-auth-disabled",
+    types=[ML_COMPUTE],
+    description="Azure ML compute allows Microsoft Entra authentication only (no local accounts or keys).",
+    severity="high",
+    remediation="Set properties.disableLocalAuth to true.",
+    url=f"{DOCS}/how-to-integrate-azure-policy",
+    refs=Refs(mcsb=("IM-1",), azure_policy=("e96a9a5f-07ca-471b-9bc5-6a0f33cbd68f",), checkov=("CKV_AZURE_142",),
+              psrule=("Azure.ML.DisableLocalAuth",)),
+)
+def compute_local_auth(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    local_auth_off = get(r.props, "properties.disableLocalAuth") is True
+    if _compute_kind(r) in ("AmlCompute", "ComputeInstance") and not local_auth_off:
+        yield "properties.disableLocalAuth is not true"
+
+
+@RULES.resource(
+    "security-mlcompute-no-public-ip",
+    types=[ML_COMPUTE],
+    description="Azure ML compute nodes have no public IP address.",
+    severity="critical",
+    remediation="Set properties.properties.enableNodePublicIp to false explicitly: the API defaults it to true.",
+    url=f"{DOCS}/how-to-secure-training-vnet",
+    refs=Refs(mcsb=("NS-2",), pulumi=("ML compute node public IP",)),
+)
+def compute_public_ip(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    if _compute_kind(r) in ("AmlCompute", "ComputeInstance"):
+        value = get(r.props, "properties.properties.enableNodePublicIp")
+        if value is not False:
+            yield ("properties.properties.enableNodePublicIp is not set (the API then defaults to true)"
+                   if value is None else "properties.properties.enableNodePublicIp is true")
+
+
+@RULES.resource(
+    "security-mlcompute-ssh-closed",
+    types=[ML_COMPUTE],
+    description="Azure ML compute clusters and instances do not expose SSH publicly.",
+    severity="high",
+    remediation="Clusters: set properties.properties.remoteLoginPortPublicAccess to Disabled. Instances: set "
+                "properties.properties.sshSettings.sshPublicAccess to Disabled.",
+    url=f"{DOCS}/how-to-create-attach-compute-cluster",
+    refs=Refs(mcsb=("NS-2", "PA-1")),
+)
+def compute_ssh(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    kind = _compute_kind(r)
+    if kind == "AmlCompute":
+        value = get(r.props, "properties.properties.remoteLoginPortPublicAccess")
+        if value != "Disabled":
+            yield f"properties.properties.remoteLoginPortPublicAccess is {value!r}; set it to 'Disabled'"
+    elif kind == "ComputeInstance":
+        value = get(r.props, "properties.properties.sshSettings.sshPublicAccess")
+        if value != "Disabled":
+            yield f"properties.properties.sshSettings.sshPublicAccess is {value!r}; set it to 'Disabled'"
+
+
+@RULES.resource(
+    "security-mlcompute-managed-identity",
+    types=[ML_COMPUTE],
+    description="Azure ML compute clusters and instances run with a managed identity.",
+    severity="medium",
+    remediation="Set identity.type to SystemAssigned or UserAssigned, and grant that identity data-plane roles "
+                "instead of storing credentials in datastores.",
+    url=f"{DOCS}/how-to-identity-based-service-authentication",
+    refs=Refs(mcsb=("IM-3",)),
+)
+def compute_identity(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    if _compute_kind(r) in ("AmlCompute", "ComputeInstance"):
+        kind = str(get(r.props, "identity.type", "None"))
+        if kind in ("", "None"):
+            yield "identity is not set; give the compute a managed identity"
+
+
+@RULES.stack(
+    "security-mlcompute-network-isolated",
+    description="Azure ML compute runs in a virtual network: its own subnet or the workspace's managed network.",
+    severity="high",
+    remediation="Give the compute a subnet (properties.properties.subnet.id) or create it in a workspace whose "
+                "managedNetwork.isolationMode is not Disabled.",
+    url=f"{DOCS}/how-to-managed-network",
+    refs=Refs(mcsb=("NS-1",), azure_policy=("7804b5c7-01dc-4723-969b-ae300cc07ff1",), psrule=("Azure.ML.ComputeVnet",)),
+)
+def compute_network(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]) -> Iterator[tuple[str, str | None]]:
+    workspaces = of_type(resources, ML_WORKSPACE)
+    for compute in of_type(resources, ML_COMPUTE):
+        if get(compute.props, "properties.properties.subnet.id"):
+            continue
+        owners = [w for w in workspaces if refers_to(compute, w)]
+        isolated = [w for w in owners if get(w.props, "managedNetwork.isolationMode", "Disabled") != "Disabled"]
+        if not isolated:
+            yield (f"{label(compute)} has no subnet and its workspace has no managed network isolation"
+                   if owners else f"{label(compute)} has no subnet and no workspace with managed network isolation "
+                                  "in this stack", compute.urn)
+
+
+@RULES.stack(
+    "security-mlworkspace-private-endpoint",
+    description="Every Azure ML workspace has a private endpoint (group amlworkspace).",
+    severity="high",
+    remediation="Create a network.PrivateEndpoint whose privateLinkServiceConnections target the workspace with "
+                "groupIds [amlworkspace] (set mlops-platform:network.private_endpoint_subnet_id).",
+    url=f"{DOCS}/how-to-configure-private-link",
+    refs=Refs(mcsb=("NS-2",), azure_policy=("45e05259-1eb5-4f70-9574-baf73e9d219b",), checkov=("CKV_AZURE_243",)),
+)
+def workspace_private_endpoint(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]
+                               ) -> Iterator[tuple[str, str | None]]:
+    endpoints = of_type(resources, PRIVATE_ENDPOINT)
+    for ws in of_type(resources, ML_WORKSPACE):
+        linked = False
+        for pep in endpoints:
+            for connection in get(pep.props, "privateLinkServiceConnections", []) or []:
+                if "amlworkspace" in (get(connection, "groupIds", []) or []) and refers_to(
+                        pep, ws, [get(connection, "privateLinkServiceId")], prop="privateLinkServiceConnections"):
+                    linked = True
+        if not linked:
+            yield f"{label(ws)} has no private endpoint with group amlworkspace", ws.urn
+
+
+@RULES.resource(
+    "security-onlineendpoint-public-network-disabled",
+    types=[ML_ONLINE_ENDPOINT],
+    description="Managed online endpoints accept no traffic from public networks.",
+    severity="high",
+    remediation="Set properties.publicNetworkAccess to Disabled and call the endpoint through the workspace's "
+                "private endpoint.",
+    url=f"{DOCS}/concept-secure-online-endpoint",
+    refs=Refs(mcsb=("NS-2",)),
+)
+def endpoint_public(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    value = get(r.props, "properties.publicNetworkAccess")
+    if value != "Disabled":
+        yield f"properties.publicNetworkAccess is {value!r}; set it to 'Disabled'"
+
+
+@RULES.resource(
+    "security-onlineendpoint-entra-auth",
+    types=[ML_ONLINE_ENDPOINT],
+    description="Managed online endpoints authenticate callers with Microsoft Entra tokens, not keys.",
+    severity="high",
+    remediation="Set properties.authMode to AADToken (keys cannot be scoped or audited per caller).",
+    url=f"{DOCS}/how-to-authenticate-online-endpoint",
+    refs=Refs(mcsb=("IM-1",)),
+    config={"allowedAuthModes": setting("array", ["AADToken"], "Accepted properties.authMode values.",
+                                        items={"type": "string"})},
+)
+def endpoint_auth(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    mode = get(r.props, "properties.authMode")
+    if mode not in cfg["allowedAuthModes"]:
+        yield f"properties.authMode is {mode!r}; use one of {', '.join(cfg['allowedAuthModes'])}"
+
+
+@RULES.resource(
+    "security-onlinedeployment-egress-disabled",
+    types=[ML_ONLINE_DEPLOYMENT],
+    description="Managed online deployments cannot send traffic to public networks.",
+    severity="high",
+    remediation="Set properties.egressPublicNetworkAccess to Disabled (the workspace's managed network then "
+                "governs what the deployment can reach).",
+    url=f"{DOCS}/concept-secure-online-endpoint",
+    refs=Refs(mcsb=("NS-2", "DP-2")),
+)
+def deployment_egress(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    if get(r.props, "properties.endpointComputeType", "Managed") == "Managed":
+        value = get(r.props, "properties.egressPublicNetworkAccess")
+        if value != "Disabled":
+            yield f"properties.egressPublicNetworkAccess is {value!r}; set it to 'Disabled'"
+
+
+@RULES.resource(
+    "security-onlinedeployment-app-insights",
+    types=[ML_ONLINE_DEPLOYMENT],
+    description="Online deployments send their logs and metrics to Application Insights.",
+    severity="medium",
+    remediation="Set properties.appInsightsEnabled to true.",
+    url=f"{DOCS}/how-to-monitor-online-endpoints",
+    refs=Refs(mcsb=("LT-3",)),
+)
+def deployment_app_insights(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    if get(r.props, "properties.appInsightsEnabled") is not True:
+        yield "properties.appInsightsEnabled is not true"
+
+
+@RULES.resource(
+    "security-onlinedeployment-no-plaintext-secrets",
+    types=[ML_ONLINE_DEPLOYMENT],
+    description="Online deployments keep no secrets in plain environment variables.",
+    severity="critical",
+    remediation="Read secrets at run time from Key Vault with the deployment's managed identity instead of passing "
+                "them as properties.environmentVariables.",
+    url=f"{DOCS}/how-to-access-resources-from-endpoints-managed-identities",
+    refs=Refs(mcsb=("IM-8",)),
+)
+def deployment_secrets(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    variables = get(r.props, "properties.environmentVariables", {}) or {}
+    for name, value in variables.items():
+        if value and any(word in name.lower() for word in SECRET_WORDS):
+            yield f"environment variable {name} looks like a secret and is set in plain text"
