@@ -1,0 +1,322 @@
+"""The governance rules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from pulumi_policy import PolicyResource
+
+from components.config import DEFAULT_ALLOWED_VM_SIZES, REQUIRED_TAGS
+from policies.governance import RULES
+from policies.lib.graph import label, of_type, refers_to
+from policies.lib.props import get, parse_iso_duration
+from policies.lib.rules import Refs, Resource, setting
+from policies.lib.types import (
+    AKS,
+    AUTOSCALE_SETTING,
+    BLOB_CONTAINER,
+    BLOB_SERVICE,
+    BUDGET,
+    DIAGNOSTIC_SETTING,
+    LOCK,
+    METRIC_ALERT,
+    ML_COMPUTE,
+    ML_ENVIRONMENT_VERSION,
+    ML_ONLINE_DEPLOYMENT,
+    ML_ONLINE_ENDPOINT,
+    ROLE_ASSIGNMENT,
+    SCHEDULED_QUERY_RULE,
+)
+
+#: azure-native types that take no tags (child, extension or data-plane resources).
+UNTAGGED = sorted([ROLE_ASSIGNMENT, LOCK, DIAGNOSTIC_SETTING, BLOB_SERVICE, BLOB_CONTAINER, ML_ENVIRONMENT_VERSION,
+                   BUDGET, "azure-native:network:PrivateDnsZoneGroup"])
+ML_DOCS = "https://learn.microsoft.com/azure/machine-learning"
+MONITOR_DOCS = "https://learn.microsoft.com/azure/azure-monitor"
+
+
+def _kind(r: Resource | PolicyResource) -> str:
+    return str(get(r.props, "properties.computeType", ""))
+
+
+@RULES.resource(
+    "governance-tags-required",
+    types=["*"],
+    description="Every taggable Azure resource carries the required tags.",
+    severity="medium",
+    remediation="Add the missing tags (the platform sets them from mlops-platform:tags on every resource).",
+    url="https://learn.microsoft.com/azure/cloud-adoption-framework/ready/azure-best-practices/resource-tagging",
+    refs=Refs(mcsb=("AM-2",), azure_policy=("871b6d14-10aa-478d-b590-94f262ecfa99",), pulumi=("required tags",)),
+    config={
+        "requiredTags": setting("array", list(REQUIRED_TAGS), "Tag names every resource needs.",
+                                items={"type": "string"}),
+        "untaggedTypes": setting("array", UNTAGGED, "azure-native types that cannot take tags.",
+                                 items={"type": "string"}),
+    },
+)
+def tags_required(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    if not r.type.startswith("azure-native:") or r.type in cfg["untaggedTypes"]:
+        return
+    tags = r.props.get("tags") or {}
+    missing = [t for t in cfg["requiredTags"] if not tags.get(t)]
+    if missing:
+        yield f"missing tags: {', '.join(missing)}"
+
+
+@RULES.resource(
+    "governance-region-allowed",
+    types=["*"],
+    description="Resources are deployed only to approved regions.",
+    severity="high",
+    remediation="Set location (mlops-platform:region) to an allowed region, or extend allowedRegions in the pack "
+                "config after review.",
+    url="https://learn.microsoft.com/azure/governance/policy/samples/built-in-policies#general",
+    refs=Refs(mcsb=("DP-1",), azure_policy=("e56962a6-4747-49cd-b67b-bf8b01975c4c",)),
+    config={
+        "allowedRegions": setting("array", ["westeurope", "northeurope", "swedencentral"],
+                                  "ARM location names resources may use.", items={"type": "string"}),
+        "globalLocations": setting("array", ["global"], "Locations of global resources (alerts, DNS).",
+                                   items={"type": "string"}),
+    },
+)
+def region_allowed(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    location = r.props.get("location")
+    if not isinstance(location, str) or not r.type.startswith("azure-native:"):
+        return
+    normalised = location.replace(" ", "").lower()
+    if normalised not in cfg["allowedRegions"] and normalised not in cfg["globalLocations"]:
+        yield f"location {location!r} is not allowed; use one of {', '.join(cfg['allowedRegions'])}"
+
+
+def _vm_sizes(r: Resource) -> list[tuple[str, str]]:
+    if r.type == ML_COMPUTE:
+        size = get(r.props, "properties.properties.vmSize")
+        return [("properties.properties.vmSize", size)] if size else []
+    if r.type == ML_ONLINE_DEPLOYMENT:
+        size = get(r.props, "properties.instanceType")
+        return [("properties.instanceType", size)] if size else []
+    if r.type == AKS:
+        return [(f"agentPoolProfiles[{i}].vmSize", p.get("vmSize")) for i, p in
+                enumerate(r.props.get("agentPoolProfiles", []) or []) if p.get("vmSize")]
+    return []
+
+
+@RULES.resource(
+    "governance-vmsize-allowed",
+    types=[ML_COMPUTE, ML_ONLINE_DEPLOYMENT, AKS],
+    description="Compute uses only the VM sizes allowed in the environment.",
+    severity="high",
+    remediation="Choose a size from the environment's list (mlops-platform:allowed_vm_sizes, or the allowedVmSizes "
+                "of this pack's environment config).",
+    url=f"{ML_DOCS}/concept-compute-target",
+    refs=Refs(mcsb=("AM-2",), azure_policy=("cccc23c7-8427-4f53-ad12-b6a63eb452b3",)),
+    config={"allowedVmSizes": setting("array", list(DEFAULT_ALLOWED_VM_SIZES["prod"]), "Allowed VM sizes.",
+                                      items={"type": "string"})},
+)
+def vm_size(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    allowed = {s.lower() for s in cfg["allowedVmSizes"]}
+    for path, size in _vm_sizes(r):
+        if str(size).lower() not in allowed:
+            yield f"{path} {size!r} is not allowed here"
+
+
+@RULES.resource(
+    "governance-mlcluster-max-nodes",
+    types=[ML_COMPUTE],
+    description="Compute clusters stay under the environment's node ceiling.",
+    severity="medium",
+    remediation="Lower scaleSettings.maxNodeCount (teams' max_nodes) or raise maxNodes after a capacity review.",
+    url=f"{ML_DOCS}/how-to-manage-quotas",
+    refs=Refs(mcsb=("AM-2",)),
+    config={"maxNodes": setting("integer", 10, "Largest maxNodeCount allowed.", minimum=1)},
+)
+def max_nodes(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    if _kind(r) == "AmlCompute":
+        count = get(r.props, "properties.properties.scaleSettings.maxNodeCount", 0)
+        if count > cfg["maxNodes"]:
+            yield f"scaleSettings.maxNodeCount is {int(count)}; the ceiling is {cfg['maxNodes']}"
+
+
+@RULES.resource(
+    "governance-mlcluster-low-priority",
+    types=[ML_COMPUTE],
+    description="Compute clusters use low-priority nodes where the environment requires it.",
+    severity="low",
+    remediation="Set vmPriority LowPriority (teams' priority) for interruptible work.",
+    url=f"{ML_DOCS}/how-to-use-low-priority-batch",
+    refs=Refs(mcsb=("AM-2",)),
+    config={"required": setting("boolean", False, "Require LowPriority on every cluster.")},
+)
+def low_priority(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    if cfg["required"] and _kind(r) == "AmlCompute":
+        priority = get(r.props, "properties.properties.vmPriority", "Dedicated")
+        if priority != "LowPriority":
+            yield f"vmPriority is {priority!r}; use 'LowPriority'"
+
+
+@RULES.resource(
+    "governance-mlinstance-idle-shutdown",
+    types=[ML_COMPUTE],
+    description="Compute instances shut down when idle, within the allowed time.",
+    severity="medium",
+    remediation="Set properties.properties.idleTimeBeforeShutdown (teams' idle_shutdown) to an ISO 8601 duration "
+                "between 15 minutes and the maximum.",
+    url=f"{ML_DOCS}/how-to-create-compute-instance#configure-idle-shutdown",
+    refs=Refs(mcsb=("AM-2",), azure_policy=("679ddf89-ab8f-48a5-9029-e76054077449",),
+              psrule=("Azure.ML.ComputeIdleShutdown",)),
+    config={"maxIdle": setting("string", "PT3H", "Longest idle time before shutdown (ISO 8601).")},
+)
+def idle_shutdown(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    if _kind(r) != "ComputeInstance":
+        return
+    value = get(r.props, "properties.properties.idleTimeBeforeShutdown")
+    if not value:
+        yield "properties.properties.idleTimeBeforeShutdown is not set"
+        return
+    idle, ceiling = parse_iso_duration(str(value)), parse_iso_duration(cfg["maxIdle"])
+    if idle is None:
+        yield f"idleTimeBeforeShutdown {value!r} is not an ISO 8601 duration"
+    elif ceiling is not None and idle > ceiling:
+        yield f"idleTimeBeforeShutdown is {value}; at most {cfg['maxIdle']} is allowed"
+
+
+def _profiles(r: Resource) -> list[Mapping[str, Any]]:
+    return list(r.props.get("profiles", []) or [])
+
+
+@RULES.resource(
+    "governance-autoscale-capacity",
+    types=[AUTOSCALE_SETTING],
+    description="Autoscale profiles keep minimum <= default <= maximum within the environment's bounds.",
+    severity="high",
+    remediation="Fix each profile's capacity: minimum at least minInstances, default between minimum and maximum, "
+                "maximum at most maxInstances.",
+    url=f"{MONITOR_DOCS}/autoscale/autoscale-best-practices",
+    refs=Refs(mcsb=("AM-2",)),
+    config={
+        "minInstances": setting("integer", 1, "Lowest minimum allowed (availability).", minimum=0),
+        "maxInstances": setting("integer", 20, "Highest maximum allowed (cost).", minimum=1),
+    },
+)
+def autoscale_capacity(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    for profile in _profiles(r):
+        name = profile.get("name", "?")
+        cap = profile.get("capacity") or {}
+        try:
+            low, default, high = (int(float(cap[k])) for k in ("minimum", "default", "maximum"))
+        except (KeyError, TypeError, ValueError):
+            yield f"profile {name}: capacity needs numeric minimum, default and maximum"
+            continue
+        if not low <= default <= high:
+            yield f"profile {name}: capacity minimum {low}, default {default}, maximum {high} are not in order"
+        if low < cfg["minInstances"]:
+            yield f"profile {name}: minimum {low} is below {cfg['minInstances']}"
+        if high > cfg["maxInstances"]:
+            yield f"profile {name}: maximum {high} is above {cfg['maxInstances']}"
+
+
+@RULES.resource(
+    "governance-autoscale-no-flapping",
+    types=[AUTOSCALE_SETTING],
+    description="Scale-out and scale-in thresholds on the same metric are far enough apart not to flap, and "
+                "every profile can scale both ways.",
+    severity="high",
+    remediation="Keep the scale-out threshold at least minGap above the scale-in threshold for the same metric, "
+                "and pair every scale-out rule with a scale-in rule.",
+    url=f"{MONITOR_DOCS}/autoscale/autoscale-flapping",
+    refs=Refs(mcsb=("AM-2",)),
+    config={"minGap": setting("number", 20, "Smallest distance between scale-out and scale-in thresholds.",
+                              minimum=0)},
+)
+def autoscale_flapping(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    for profile in _profiles(r):
+        name = profile.get("name", "?")
+        out: dict[str, float] = {}
+        scale_in: dict[str, float] = {}
+        for rule in profile.get("rules", []) or []:
+            metric = get(rule, "metricTrigger.metricName")
+            threshold = get(rule, "metricTrigger.threshold")
+            direction = get(rule, "scaleAction.direction")
+            if direction == "Increase":
+                out[metric] = min(out.get(metric, threshold), threshold)
+            elif direction == "Decrease":
+                scale_in[metric] = max(scale_in.get(metric, threshold), threshold)
+        if out and not scale_in:
+            yield f"profile {name}: scales out but never scales in"
+        for metric, high in out.items():
+            if metric in scale_in and high - scale_in[metric] < cfg["minGap"]:
+                yield (f"profile {name}: {metric} scales out at {high:g} and in at {scale_in[metric]:g}; keep them "
+                       f"at least {cfg['minGap']:g} apart")
+
+
+@RULES.resource(
+    "governance-autoscale-cooldowns",
+    types=[AUTOSCALE_SETTING],
+    description="Every autoscale rule waits a cooldown before acting again.",
+    severity="medium",
+    remediation="Set scaleAction.cooldown on every rule to at least minCooldown (ISO 8601, for example PT5M).",
+    url=f"{MONITOR_DOCS}/autoscale/autoscale-understanding-settings",
+    refs=Refs(mcsb=("AM-2",)),
+    config={"minCooldown": setting("string", "PT5M", "Shortest cooldown allowed (ISO 8601).")},
+)
+def autoscale_cooldowns(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    floor = parse_iso_duration(cfg["minCooldown"])
+    for profile in _profiles(r):
+        for i, rule in enumerate(profile.get("rules", []) or []):
+            value = get(rule, "scaleAction.cooldown")
+            cooldown = parse_iso_duration(str(value)) if value else None
+            if cooldown is None or (floor is not None and cooldown < floor):
+                yield (f"profile {profile.get('name', '?')} rule {i}: cooldown is {value!r}; use at least "
+                       f"{cfg['minCooldown']}")
+
+
+ALERTABLE = {"online endpoint": ML_ONLINE_ENDPOINT, "compute cluster": ML_COMPUTE}
+
+
+@RULES.stack(
+    "governance-alerts-wired",
+    description="Every online endpoint and compute cluster is watched by an enabled alert with an action group.",
+    severity="high",
+    remediation="Create a monitor.MetricAlert (or ScheduledQueryRule) scoped to the endpoint, or to the workspace "
+                "with a ClusterName dimension for the cluster, with at least one action group in actions.",
+    url=f"{MONITOR_DOCS}/alerts/alerts-create-metric-alert-rule",
+    refs=Refs(mcsb=("LT-1",)),
+)
+def alerts_wired(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]) -> Iterator[tuple[str, str | None]]:
+    alerts = [a for a in of_type(resources, METRIC_ALERT, SCHEDULED_QUERY_RULE)
+              if a.props.get("enabled", True) and (a.props.get("actions") or [])]
+    watched = [r for r in of_type(resources, ML_ONLINE_ENDPOINT)]
+    watched += [c for c in of_type(resources, ML_COMPUTE) if _kind(c) == "AmlCompute"]
+    for resource in watched:
+        if not any(refers_to(a, resource) or _names_cluster(a, resource) for a in alerts):
+            yield f"{label(resource)} has no alert with an action group", resource.urn
+
+
+def _names_cluster(alert: PolicyResource, compute: PolicyResource) -> bool:
+    """An alert on the workspace that filters its ClusterName dimension to this cluster."""
+    name = compute.props.get("computeName")
+    for criterion in get(alert.props, "criteria.allOf", []) or []:
+        for dimension in criterion.get("dimensions", []) or []:
+            if dimension.get("name") == "ClusterName" and name in (dimension.get("values") or []):
+                return True
+    return False
+
+
+@RULES.stack(
+    "governance-budget-per-environment",
+    description="Each environment has a cost budget with notifications, where the config requires one.",
+    severity="medium",
+    remediation="Create a consumption.Budget (amount > 0, timeGrain Monthly) with at least one notification.",
+    url="https://learn.microsoft.com/azure/cost-management-billing/costs/tutorial-acm-create-budgets",
+    refs=Refs(mcsb=("AM-2",)),
+    config={"required": setting("boolean", False, "Require a budget in this stack.")},
+)
+def budget(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]) -> Iterator[tuple[str, str | None]]:
+    if not cfg["required"]:
+        return
+    budgets = [b for b in of_type(resources, BUDGET)
+               if (b.props.get("amount") or 0) > 0 and b.props.get("notifications")]
+    if not budgets:
+        yield "the stack has no budget with an amount and notifications", None
+
