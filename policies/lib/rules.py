@@ -127,7 +127,14 @@ class Rule:
         return ResourceValidationPolicy(validate=self._validate_resource, **common)
 
     def config_of(self, given: Mapping[str, Any] | None) -> dict[str, Any]:
-        return {**self.defaults(), **(given or {})}
+        """Defaults overlaid with the configured values. Config travels as a protobuf Struct, where every number
+        is a float: integer settings are turned back into ints."""
+        config = {**self.defaults(), **(given or {})}
+        for key, schema in self.config.items():
+            value = config.get(key)
+            if schema.get("type") == "integer" and isinstance(value, float) and value.is_integer():
+                config[key] = int(value)
+        return config
 
     def _validate_resource(self, args: ResourceValidationArgs, report: ReportViolation) -> None:
         assert self.resource_types is not None

@@ -161,8 +161,8 @@ def blob_soft_delete(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     for policy in ("deleteRetentionPolicy", "containerDeleteRetentionPolicy"):
         if get(r.props, f"{policy}.enabled") is not True:
             yield f"{policy} is not enabled"
-        elif (get(r.props, f"{policy}.days") or 0) < cfg["minDays"]:
-            yield f"{policy}.days is {get(r.props, f'{policy}.days')}; keep at least {cfg['minDays']} days"
+        elif (days := get(r.props, f"{policy}.days") or 0) < cfg["minDays"]:
+            yield f"{policy}.days is {days:g}; keep at least {cfg['minDays']} days"
 
 
 @RULES.resource(

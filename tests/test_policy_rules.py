@@ -1,0 +1,73 @@
+"""Every rule, compliant and violating, through the real analyzer protocol (each pack runs as its own process)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from policy_cases import AS_OF, GOOD, Case, all_cases, good
+
+from policies import governance, patching, security
+from policies.harness import PolicyPackProcess, Violation
+from policies.lib.rules import Rule
+
+RULESETS = {"security": security.RULES, "patching": patching.RULES, "governance": governance.RULES}
+RULES: dict[str, Rule] = {r.name: r for rs in RULESETS.values() for r in rs.rules}
+#: Applied to every run so that no case depends on today's date.
+BASE_CONFIG = {"patching-mlinstance-recreated-recently": {"asOf": AS_OF}}
+CASES = all_cases()
+
+
+@pytest.fixture(scope="module")
+def packs() -> Iterator[dict[str, PolicyPackProcess]]:
+    started = {name: PolicyPackProcess(f"policies/{name}") for name in RULESETS}
+    try:
+        yield started
+    finally:
+        for pack in started.values():
+            pack.close()
+
+
+def run(pack: PolicyPackProcess, case: Case) -> list[Violation]:
+    config: dict[str, Any] = {k: v for k, v in BASE_CONFIG.items() if k in {p.name for p in pack.policies()}}
+    if case.config:
+        config[case.rule] = {**config.get(case.rule, {}), **case.config}
+    pack.configure(config)
+    if case.stack:
+        return pack.analyze_stack(case.resources)
+    return [v for resource in case.resources for v in pack.analyze(resource)]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_rule_case(packs: dict[str, PolicyPackProcess], case: Case) -> None:
+    rule = RULES[case.rule]
+    found = [v for v in run(packs[case.pack], case) if v.policy == case.rule]
+    assert [v.message for v in found] == list(case.messages)
+    for violation in found:
+        assert violation.pack == f"mlops-{case.pack}"
+        assert violation.level == rule.enforcement_level.value  # critical rules are mandatory by default
+        assert violation.severity == rule.severity
+        assert violation.description == rule.description
+        assert not violation.could_not_run
+
+
+def test_every_rule_has_a_compliant_and_a_violating_case() -> None:
+    compliant = {c.rule for c in CASES if not c.messages}
+    violating = {c.rule for c in CASES if c.messages}
+    assert set(RULES) - compliant == set(), "rules without a compliant case"
+    assert set(RULES) - violating == set(), "rules without a violating case"
+    assert {c.rule for c in CASES} <= set(RULES), "cases for rules that do not exist"
+
+
+def test_the_compliant_resources_pass_every_rule_of_every_pack(packs: dict[str, PolicyPackProcess]) -> None:
+    for name, pack in packs.items():
+        pack.configure({k: v for k, v in BASE_CONFIG.items() if k in {p.name for p in pack.policies()}})
+        for kind in GOOD:
+            assert pack.analyze(good(kind)) == [], f"{name}: {kind}"
+
+
+def test_rule_counts() -> None:
+    counts = {name: len(rs.rules) for name, rs in RULESETS.items()}
+    assert counts == {"security": 56, "patching": 11, "governance": 11}
+    assert sum(counts.values()) >= 60
