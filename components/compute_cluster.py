@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
+from pulumi_azure_native import monitor
 
 from components.compute_base import ComputeTargetArgs, compute_identity
 
@@ -24,6 +25,10 @@ class ComputeClusterArgs(ComputeTargetArgs):
     """Upper bound on nodes."""
     idle_scale_down: str = "PT2M"
     """ISO 8601 duration an idle node waits before it is removed."""
+    workspace_id: pulumi.Input[str] | None = None
+    """ARM id of the workspace; with ``action_group_id``, an alert watches the cluster's unusable nodes."""
+    action_group_id: pulumi.Input[str] | None = None
+    """Action group notified by the cluster's alert; ``None`` creates no alert."""
 
 
 #: Inputs whose change replaces the cluster: Azure updates an existing AmlCompute only in its scale settings.
@@ -79,6 +84,37 @@ class ComputeCluster(pulumi.ComponentResource):
             # The compute name is reused, so the old cluster must go before the new one is created.
             opts=pulumi.ResourceOptions(parent=self, replace_on_changes=list(RECREATE_ON), delete_before_replace=True),
         )
+        if args.workspace_id is not None and args.action_group_id is not None:
+            # AmlCompute metrics live on the workspace, split by the ClusterName dimension.
+            monitor.MetricAlert(
+                f"{name}-alert",
+                rule_name=f"alert-{name}-unusable-nodes",
+                resource_group_name=args.resource_group_name,
+                location="global",
+                description=f"Nodes of compute cluster {args.compute_name or name} became unusable",
+                severity=2,
+                enabled=True,
+                scopes=[args.workspace_id],
+                evaluation_frequency="PT5M",
+                window_size="PT15M",
+                criteria=monitor.MetricAlertSingleResourceMultipleMetricCriteriaArgs(
+                    odata_type="Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria",
+                    all_of=[monitor.MetricCriteriaArgs(
+                        criterion_type="StaticThresholdCriterion",
+                        name="unusable-nodes",
+                        metric_namespace="Microsoft.MachineLearningServices/workspaces",
+                        metric_name="Unusable Nodes",
+                        operator="GreaterThan",
+                        threshold=0,
+                        time_aggregation="Maximum",
+                        dimensions=[monitor.MetricDimensionArgs(name="ClusterName", operator="Include",
+                                                                values=[compute.name])],
+                    )],
+                ),
+                actions=[monitor.MetricAlertActionArgs(action_group_id=args.action_group_id)],
+                tags=dict(args.tags),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         self.compute_name = compute.name
         self.compute_id = compute.id
         self.register_outputs({"compute_name": self.compute_name, "compute_id": self.compute_id})

@@ -63,6 +63,7 @@ _ISO_DURATION = re.compile(
     r"^P(?!$)(?:(?P<days>\d+)D)?(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
 )
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CLUSTER_NAME = re.compile(r"^[a-z][a-z0-9-]{1,15}$")
 _CRON_FIELD = re.compile(r"^[0-9*,/-]+$")
 _FQDN = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -171,6 +172,8 @@ class PlatformConfig:
     hbi_workspace: bool = False
     """Prod only: mark workspaces as high business impact (less diagnostic data collected by Microsoft)."""
     log_retention_days: int = 30
+    alert_emails: tuple[str, ...] = ()
+    """Who the environment's action group notifies (compute cluster and, later, endpoint alerts)."""
     secret_keys: frozenset[str] = field(default_factory=frozenset)
 
     @property
@@ -322,7 +325,7 @@ def _human(delta: dt.timedelta) -> str:
 
 TOP_LEVEL_KEYS = (
     "region", "environment", "prefix", "tags", "network", "teams", "allowed_vm_sizes", "locks", "hbi_workspace",
-    "log_retention_days", "instance_patch_date",
+    "log_retention_days", "instance_patch_date", "alert_emails",
 )
 PROD_ONLY_KEYS = ("locks", "hbi_workspace")
 
@@ -421,6 +424,7 @@ def parse_config(
                 r.fail("allowed_vm_sizes", "is empty; list at least one VM size")
 
     network = _parse_network(r, values.get("network", {}), environment)
+    alert_emails = _parse_alert_emails(r, values.get("alert_emails"), tags)
 
     default_patch = None
     if "instance_patch_date" in values:
@@ -448,8 +452,29 @@ def parse_config(
         locks=bool(locks),
         hbi_workspace=bool(hbi),
         log_retention_days=retention or default_retention,
+        alert_emails=alert_emails,
         secret_keys=frozenset(secret_keys),
     )
+
+
+def _parse_alert_emails(r: _Reader, value: Any, tags: Mapping[str, str] | None) -> tuple[str, ...]:
+    if value is None:
+        owner = (tags or {}).get("owner", "")
+        if _EMAIL.match(owner):
+            return (owner,)
+        if tags is not None and "owner" in tags:
+            r.fail("alert_emails", f"is required because tags.owner {owner!r} is not an email address; list who "
+                                   "receives the environment's alerts")
+        return ()
+    emails = r.lst("alert_emails", value)
+    if emails is None:
+        return ()
+    if not emails:
+        r.fail("alert_emails", "is empty; list at least one email address")
+    for i, email in enumerate(emails):
+        if not isinstance(email, str) or not _EMAIL.match(email):
+            r.fail(f"alert_emails[{i}]", f"{_show(email)} is not an email address")
+    return tuple(e for e in emails if isinstance(e, str) and _EMAIL.match(e))
 
 
 def _parse_tags(r: _Reader, value: Any) -> dict[str, str] | None:

@@ -144,13 +144,15 @@ def log_analytics_workspace(
     tags: Mapping[str, str],
     opts: pulumi.ResourceOptions,
 ) -> operationalinsights.Workspace:
-    """A pay-as-you-go Log Analytics workspace (``{name}-log``) whose own audit logs and metrics go to itself."""
+    """A pay-as-you-go Log Analytics workspace (``{name}-log``) that accepts Microsoft Entra authenticated
+    ingestion only, and whose own audit logs and metrics go to itself."""
     law = operationalinsights.Workspace(
         f"{name}-log",
         workspace_name=azure_name,
         resource_group_name=resource_group_name,
         location=location,
         sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
+        features=operationalinsights.WorkspaceFeaturesArgs(disable_local_auth=True),
         retention_in_days=retention_days,
         tags=dict(tags),
         opts=opts,

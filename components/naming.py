@@ -144,6 +144,9 @@ class Namer:
     def compute_identity(self) -> str:
         return self._dashed("id", 128, extra=("compute",))
 
+    def action_group(self) -> str:
+        return self._dashed("ag", 260)
+
     def private_endpoint(self, target: str) -> str:
         return self._dashed("pep", 80, extra=(target,))
 

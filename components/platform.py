@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import authorization, resources
+from pulumi_azure_native import authorization, monitor, resources
 
 from components.compute_cluster import ComputeCluster, ComputeClusterArgs
 from components.compute_instance import ComputeInstance, ComputeInstanceArgs
@@ -68,6 +68,7 @@ class Platform(pulumi.ComponentResource):
     """Every team's ML environment for one stack (type ``mlops:platform:Platform``)."""
 
     log_analytics_workspace_id: pulumi.Output[str]
+    action_group_id: pulumi.Output[str]
     shared_resource_group_name: pulumi.Output[str]
     workspaces: dict[str, Workspace]
     clusters: dict[str, ComputeCluster]
@@ -90,6 +91,19 @@ class Platform(pulumi.ComponentResource):
                                       config.log_retention_days, tags, stateful)
         if config.locks:
             lock(self, f"{name}-{SHARED}-log", log_name, law.id)
+        action_group = monitor.ActionGroup(
+            f"{name}-{SHARED}-ag",
+            action_group_name=names.action_group(),
+            group_short_name=f"{config.prefix}-{config.environment}"[:12],
+            resource_group_name=rg.name,
+            location="global",
+            enabled=True,
+            email_receivers=[monitor.MicrosoftCommonEmailReceiverArgs(
+                name=f"email-{i}", email_address=email, use_common_alert_schema=True)
+                for i, email in enumerate(config.alert_emails)],
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
         self.workspaces, self.clusters, self.instances = {}, {}, {}
         for team in config.teams:
@@ -115,6 +129,8 @@ class Platform(pulumi.ComponentResource):
                         max_nodes=cluster.max_nodes,
                         idle_scale_down=cluster.idle_scale_down,
                         identity_id=ws.compute_identity_id,
+                        workspace_id=ws.workspace_id,
+                        action_group_id=action_group.id,
                         tags=team_tags,
                     ),
                     opts=pulumi.ResourceOptions(parent=self),
@@ -141,11 +157,13 @@ class Platform(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self),
                 )
 
+        self.action_group_id = action_group.id
         self.log_analytics_workspace_id = law.id
         self.shared_resource_group_name = rg.name
         self.register_outputs(
             {
                 "log_analytics_workspace_id": self.log_analytics_workspace_id,
+                "action_group_id": self.action_group_id,
                 "shared_resource_group_name": self.shared_resource_group_name,
                 "workspace_names": {team: ws.workspace_name for team, ws in self.workspaces.items()},
             }

@@ -220,6 +220,11 @@ class Workspace(pulumi.ComponentResource):
             anonymous_pull_enabled=False,
             public_network_access="Disabled" if args.registry_premium else "Enabled",
             network_rule_bypass_options="AzureServices",
+            # Premium-only policies: untagged manifests expire, and artifacts cannot be exported (exfiltration).
+            policies=containerregistry.PoliciesArgs(
+                retention_policy=containerregistry.RetentionPolicyArgs(status="enabled", days=7),
+                export_policy=containerregistry.ExportPolicyArgs(status="disabled"),
+            ) if args.registry_premium else None,
             tags=tags,
             opts=stateful,
         )

@@ -41,6 +41,8 @@ _ARM: Mapping[str, tuple[str, str]] = {
     "machinelearningservices:Compute": ("Microsoft.MachineLearningServices/workspaces/{workspaceName}/computes",
                                         "computeName"),
     "network:PrivateEndpoint": ("Microsoft.Network/privateEndpoints", "privateEndpointName"),
+    "monitor:ActionGroup": ("Microsoft.Insights/actionGroups", "actionGroupName"),
+    "monitor:MetricAlert": ("Microsoft.Insights/metricAlerts", "ruleName"),
     "authorization:RoleAssignment": ("{scope}/providers/Microsoft.Authorization/roleAssignments",
                                      "roleAssignmentName"),
     "authorization:ManagementLockByScope": ("{scope}/providers/Microsoft.Authorization/locks", "lockName"),
@@ -113,6 +115,8 @@ class ResourceRecord:
     dependencies: list[str]
     property_dependencies: dict[str, list[str]]
     provider: str
+    version: str
+    """Version of the provider package the resource was registered with (the SDK sends it)."""
     protect: bool
     retain_on_delete: bool
     delete_before_replace: bool
@@ -147,6 +151,7 @@ class RecordingMonitor(MockMonitor):
                 dependencies=list(request.dependencies),
                 property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
                 provider=request.provider,
+                version=request.version,
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
                 delete_before_replace=bool(request.deleteBeforeReplace),

@@ -86,6 +86,26 @@ def test_cluster_complete_case(build: Callable[..., Records]) -> None:
     assert record.parent == component.urn
 
 
+def test_cluster_alert_watches_unusable_nodes(build: Callable[..., Records]) -> None:
+    workspace = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/rg-x/providers/Microsoft.MachineLearningServices/" \
+                "workspaces/mlw-x"
+    group = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/rg-x/providers/Microsoft.Insights/actionGroups/ag-x"
+    records = build(lambda: ComputeCluster("fraud-cpu", cluster_args(compute_name="cpu", workspace_id=workspace,
+                                                                     action_group_id=group)))
+    [alert] = records.of_type("azure-native:monitor:MetricAlert")
+    [compute_record] = records.of_type(COMPUTE)
+    assert alert.inputs["scopes"] == [workspace]
+    assert alert.inputs["actions"] == [{"actionGroupId": group}]
+    [criterion] = alert.inputs["criteria"]["allOf"]
+    assert (criterion["metricName"], criterion["operator"], criterion["threshold"]) == ("Unusable Nodes",
+                                                                                        "GreaterThan", 0)
+    assert criterion["dimensions"] == [{"name": "ClusterName", "operator": "Include", "values": ["cpu"]}]
+    assert compute_record.urn in alert.property_dependencies["criteria"]  # the alert follows the cluster
+    assert alert.inputs["tags"] == TAGS and alert.parent == compute_record.parent
+    without = build(lambda: ComputeCluster("cpu", cluster_args()))
+    assert not without.of_type("azure-native:monitor:MetricAlert")
+
+
 @pytest.mark.parametrize(("low", "high"), [(3, 2), (0, 0), (-1, 2)])
 def test_cluster_refuses_impossible_node_counts(build: Callable[..., Records], low: int, high: int) -> None:
     with pytest.raises(ValueError, match=f"min_nodes={low} max_nodes={high}"):

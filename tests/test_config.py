@@ -138,7 +138,7 @@ DEV_SIZES = ", ".join(DEFAULT_ALLOWED_VM_SIZES["dev"])
 DEV_ERRORS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("unknown top-level key", _top("regoin", "westeurope"),
      f"{NS}:regoin: unknown key; allowed keys are region, environment, prefix, tags, network, teams, "
-     "allowed_vm_sizes, locks, hbi_workspace, log_retention_days, instance_patch_date"),
+     "allowed_vm_sizes, locks, hbi_workspace, log_retention_days, instance_patch_date, alert_emails"),
     ("unknown nested key", _set("clusters.0.max_node", 3),
      f"{NS}:teams[0].clusters[0].max_node: unknown key; allowed keys are idle_scale_down, max_nodes, min_nodes, "
      "name, priority, vm_size"),
@@ -275,6 +275,24 @@ def test_prod_requires_a_private_endpoint_subnet(prod_values: dict[str, Any]) ->
         f"{NS}:network.private_endpoint_subnet_id: is required in prod, where workspaces have public network access "
         "disabled; give the subnet for their private endpoints, /subscriptions/<id>/resourceGroups/<rg>/providers/"
         "Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>"]
+
+
+def test_alert_emails_default_to_the_owner_tag(dev_values: dict[str, Any]) -> None:
+    assert parse(dev_values).alert_emails == ("ml-platform-team@contoso.com",)
+    dev_values[f"{NS}:alert_emails"] = ["oncall@contoso.com", "lead@contoso.com"]
+    assert parse(dev_values).alert_emails == ("oncall@contoso.com", "lead@contoso.com")
+
+
+def test_alert_emails_errors(dev_values: dict[str, Any]) -> None:
+    dev_values[f"{NS}:alert_emails"] = ["oncall@contoso.com", "not an address"]
+    assert problems(dev_values) == [f"{NS}:alert_emails[1]: 'not an address' is not an email address"]
+    dev_values[f"{NS}:alert_emails"] = []
+    assert problems(dev_values) == [f"{NS}:alert_emails: is empty; list at least one email address"]
+    del dev_values[f"{NS}:alert_emails"]
+    dev_values[f"{NS}:tags"]["owner"] = "team-fraud"
+    assert problems(dev_values) == [
+        f"{NS}:alert_emails: is required because tags.owner 'team-fraud' is not an email address; list who receives "
+        "the environment's alerts"]
 
 
 def test_duplicate_team_name(dev_values: dict[str, Any]) -> None:

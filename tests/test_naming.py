@@ -22,6 +22,7 @@ RULES: dict[str, tuple[int, int, str]] = {
     "ml_workspace": (3, 33, r"^[A-Za-z0-9][A-Za-z0-9_-]*$"),
     "workspace_identity": (3, 128, r"^[A-Za-z0-9][A-Za-z0-9_-]*$"),
     "compute_identity": (3, 128, r"^[A-Za-z0-9][A-Za-z0-9_-]*$"),
+    "action_group": (1, 260, r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"),
 }
 COMPUTE_INSTANCE_RULE = (3, 24, r"^[A-Za-z](?!.*--)[A-Za-z0-9-]*[A-Za-z0-9]$")
 PRIVATE_ENDPOINT_RULE = (2, 80, r"^[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9_]$")

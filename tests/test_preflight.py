@@ -62,21 +62,21 @@ def test_dev_plan_prints_the_component_tree_and_counts() -> None:
     result = run_preflight("dev")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert out.startswith("Plan for mlops-platform/dev: 56 Azure resources in 6 components would be created")
-    assert "mlops:platform:Platform  platform  — 56 resources" in out
+    assert out.startswith("Plan for mlops-platform/dev: 59 Azure resources in 6 components would be created")
+    assert "mlops:platform:Platform  platform  — 59 resources" in out
     assert "├─ mlops:ml:Workspace  churn  — 25 resources" in out
     assert "└─ mlops:ml:Workspace  fraud-detection  — 25 resources" in out
     assert "azure-native:storage:StorageAccount  fraud-detection-st  (stmlopsfrauddetecdev" in out
     assert "(ci-alice-" in out and ")  [replace-on:properties,identity]" in out
     assert "(cpu)  [replace-on:identity,description,disableLocalAuth,vmSize," in out
     assert "  azure-native:authorization:RoleAssignment            20" in out
-    assert "  total                                                62" in out
+    assert "  total                                                65" in out
 
 
 def test_prod_plan_shows_protection() -> None:
     result = run_preflight("prod")
     assert result.returncode == 0, result.stderr
-    assert "Plan for mlops-platform/prod: 71 Azure resources in 8 components" in result.stdout
+    assert "Plan for mlops-platform/prod: 75 Azure resources in 8 components" in result.stdout
     # 34 characters would exceed the 33 Azure allows for a workspace name: shortened, with a digest.
     assert "(mlw-mlops-fraud-det-prod-weu-b051)  [protect, retain]" in result.stdout
 

@@ -49,6 +49,8 @@ def per_team(teams: int, clusters: int, instances: int, prod: bool) -> dict[str,
         f"{AN}:authorization:RoleAssignment": 10 * teams,  # 7 for the workspace identity, 3 for compute
         f"{AN}:machinelearningservices:Workspace": teams,
         f"{AN}:machinelearningservices:Compute": clusters + instances,
+        f"{AN}:monitor:ActionGroup": 1,
+        f"{AN}:monitor:MetricAlert": clusters,  # one per cluster, on the workspace's ClusterName dimension
     }
     if prod:
         counts[f"{AN}:authorization:ManagementLockByScope"] = 1 + 3 * teams  # LA; storage, vault, registry
@@ -59,13 +61,13 @@ def per_team(teams: int, clusters: int, instances: int, prod: bool) -> dict[str,
 def test_dev_resource_types_and_counts() -> None:
     counts = run_stack("dev").counts()
     assert counts == per_team(teams=2, clusters=2, instances=1, prod=False)
-    assert sum(n for t, n in counts.items() if t.startswith(AN)) == 56
+    assert sum(n for t, n in counts.items() if t.startswith(AN)) == 59
 
 
 def test_prod_resource_types_and_counts() -> None:
     counts = run_stack("prod").counts()
     assert counts == per_team(teams=2, clusters=3, instances=2, prod=True)
-    assert sum(n for t, n in counts.items() if t.startswith(AN)) == 71
+    assert sum(n for t, n in counts.items() if t.startswith(AN)) == 75
 
 
 def _workspaces(records: Records) -> list[dict[str, object]]:

@@ -103,6 +103,16 @@ def test_container_registry_has_no_admin_user_or_anonymous_pull_and_is_private(m
     assert cr["publicNetworkAccess"] == "Disabled"
 
 
+def test_log_analytics_accepts_entra_authenticated_ingestion_only(minimal: Records) -> None:
+    assert one(minimal, "operationalinsights:Workspace")["features"]["disableLocalAuth"] is True
+
+
+def test_premium_registry_expires_untagged_manifests_and_blocks_export(minimal: Records, complete: Records) -> None:
+    assert one(minimal, "containerregistry:Registry")["policies"] == {
+        "retentionPolicy": {"status": "enabled", "days": 7}, "exportPolicy": {"status": "disabled"}}
+    assert "policies" not in one(complete, "containerregistry:Registry")  # Basic registries have no such policies
+
+
 def test_application_insights_is_workspace_based_without_local_auth(minimal: Records) -> None:
     appi = one(minimal, "applicationinsights:Component")
     assert appi["disableLocalAuth"] is True

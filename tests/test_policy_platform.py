@@ -1,0 +1,74 @@
+"""The platform passes its own policies: dev and prod, evaluated offline under the project's mocks and analyzed by all
+three packs with their environment's config files, have no mandatory violation; an insecure prod variant is stopped."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+
+import pytest
+from conftest import PROJECT, ROOT, TODAY
+
+from preflight.analysis import PackResult, run_packs
+from preflight.mocks import ResourceRecord
+from preflight.program import evaluate
+from preflight.stack_config import StackConfig, load_stack_config
+
+#: Measure compute instance image age against a fixed date, so the test does not fail as the calendar moves on.
+AS_OF = {"patching-mlinstance-recreated-recently": {"asOf": TODAY.isoformat()}}
+
+
+@functools.cache
+def records(stack: str) -> tuple[ResourceRecord, ...]:
+    return tuple(evaluate(ROOT, load_stack_config(ROOT, stack)))
+
+
+def analyze(stack: str, config: StackConfig | None = None) -> list[PackResult]:
+    found = evaluate(ROOT, config) if config else records(stack)
+    return run_packs(found, stack, policies_dir=ROOT / "policies", overrides=AS_OF, stack=stack, project=PROJECT)
+
+
+def describe(results: list[PackResult]) -> list[str]:
+    return [f"{v.policy} [{v.level}] {v.urn.rsplit('::', 1)[-1]}: {v.message}" for r in results for v in r.mandatory]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_platform_has_no_mandatory_violation(stack: str) -> None:
+    results = analyze(stack)
+    assert [r.pack for r in results] == ["mlops-security", "mlops-patching", "mlops-governance"]
+    assert describe(results) == []
+    assert not [v for r in results for v in r.violations if v.could_not_run]
+
+
+def test_dev_keeps_advisories_that_prod_fixes() -> None:
+    dev = {v.policy for r in analyze("dev") for v in r.violations}
+    prod = {v.policy for r in analyze("prod") for v in r.violations}
+    # Dev is deliberately more open (public workspace, default-allow networks, Basic registry, no private endpoint).
+    assert {"security-mlworkspace-public-network-disabled", "security-storage-network-restricted",
+            "security-acr-public-network-disabled", "security-mlworkspace-private-endpoint"} <= dev
+    assert not {"security-mlworkspace-public-network-disabled", "security-storage-network-restricted",
+                "security-acr-public-network-disabled", "security-mlworkspace-private-endpoint"} & prod
+    # Prod's remaining advisories are the documented exceptions (docs/policies.md).
+    assert prod == {"security-acr-quarantine", "security-acr-content-trust",
+                    "security-appinsights-public-access-disabled", "security-loganalytics-public-access-disabled"}
+
+
+def test_an_insecure_prod_variant_is_stopped() -> None:
+    config = load_stack_config(ROOT, "prod")
+    network = json.loads(config.values[f"{PROJECT}:network"])
+    network["isolation_mode"] = "AllowInternetOutbound"
+    network.pop("outbound_rules")
+    teams = json.loads(config.values[f"{PROJECT}:teams"])
+    teams[0]["clusters"][0]["min_nodes"] = 2
+    teams[0]["clusters"][0]["max_nodes"] = 40
+    insecure = dataclasses.replace(config, values={**config.values, f"{PROJECT}:network": json.dumps(network),
+                                                   f"{PROJECT}:teams": json.dumps(teams),
+                                                   f"{PROJECT}:hbi_workspace": "false",
+                                                   f"{PROJECT}:locks": "false"})
+    mandatory = {(v.policy, v.message) for r in analyze("prod", insecure) for v in r.mandatory}
+    policies = {p for p, _ in mandatory}
+    assert {"security-mlworkspace-approved-outbound-only", "security-stateful-resources-protected",
+            "patching-mlcluster-scale-to-zero", "governance-mlcluster-max-nodes"} <= policies
+    assert ("patching-mlcluster-scale-to-zero", "scaleSettings.minNodeCount is 2; allow scaling to 0") in mandatory
+    assert ("governance-mlcluster-max-nodes", "scaleSettings.maxNodeCount is 40; the ceiling is 16") in mandatory
