@@ -1,0 +1,136 @@
+"""The analyzer-protocol harness and the CLI-format pack configuration: start-up, config semantics as the Pulumi CLI
+applies them, unknown and secret values, and errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from policy_cases import good
+
+from policies.harness import UNKNOWN, HarnessError, PolicyPackProcess, Resource, Secret, pack_python
+from policies.lib.packconfig import PackConfigError, PolicyInfo, load_pack_config, parse_pack_config, reconcile
+from policies.lib.types import STORAGE_ACCOUNT
+
+POLICIES = [
+    PolicyInfo("a-rule", "advisory", {"minDays": {"type": "integer", "default": 7, "minimum": 1}}),
+    PolicyInfo("b-rule", "mandatory", {}),
+]
+
+
+@pytest.fixture(scope="module")
+def security() -> Iterator[PolicyPackProcess]:
+    with PolicyPackProcess("policies/security") as pack:
+        yield pack
+
+
+def test_pack_starts_like_the_cli_and_describes_its_policies(security: PolicyPackProcess) -> None:
+    assert security.port > 0
+    assert security.name == "mlops-security"
+    assert security.version  # GetPluginInfo answered
+    info = {p.name: p for p in security.info.policies}
+    rule = info["security-storage-https-only"]
+    assert rule.remediation_steps.startswith("Set enableHttpsTrafficOnly")
+    assert rule.url.startswith("https://")
+    assert "checkov:CKV_AZURE_3" in rule.tags and rule.framework.reference == "DP-3"
+
+
+def test_reconcile_applies_defaults_then_all_then_each_policy() -> None:
+    config = reconcile(POLICIES, parse_pack_config({"all": "mandatory", "a-rule": {"minDays": 30}}))
+    assert config["a-rule"].enforcement_level == "mandatory" and config["a-rule"].properties == {"minDays": 30}
+    assert config["b-rule"].enforcement_level == "mandatory"
+    config = reconcile(POLICIES, parse_pack_config({"all": "advisory", "b-rule": "disabled"}))
+    assert (config["a-rule"].enforcement_level, config["b-rule"].enforcement_level) == ("advisory", "disabled")
+    defaults = reconcile(POLICIES, {})
+    assert defaults["a-rule"].properties == {"minDays": 7} and defaults["b-rule"].enforcement_level == "mandatory"
+
+
+@pytest.mark.parametrize(
+    ("given", "error"),
+    [
+        ({"a-rule": "strict"}, "Value 'strict' for 'a-rule' is not a valid enforcement level; use one of advisory, "
+                               "mandatory, remediate, disabled"),
+        ({"a-rule": {"enforcementLevel": "loud"}}, "Value 'loud' for 'a-rule' is not a valid enforcement level"),
+        ({"a-rule": 3}, "Value 3 for 'a-rule' is not a valid value; must be a string or object"),
+    ],
+)
+def test_invalid_config_values_are_refused(given: dict[str, object], error: str) -> None:
+    with pytest.raises(PackConfigError, match=error.replace("(", r"\(").replace(")", r"\)")):
+        parse_pack_config(given)
+
+
+def test_config_is_validated_against_each_policy_schema() -> None:
+    with pytest.raises(PackConfigError) as caught:
+        reconcile(POLICIES, parse_pack_config({"a-rule": {"minDays": 0, "maxDays": 3}}))
+    assert sorted(str(caught.value).splitlines()) == [
+        "a-rule: (root): Additional properties are not allowed ('maxDays' was unexpected)",
+        "a-rule: minDays: 0 is less than the minimum of 1",
+    ]
+
+
+def test_unknown_policy_names_are_refused() -> None:
+    with pytest.raises(PackConfigError, match="no policy named 'a-rul' in this pack"):
+        reconcile(POLICIES, parse_pack_config({"a-rul": "mandatory"}))
+
+
+def test_config_files(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text("  \n")
+    assert load_pack_config(empty) == {}
+    broken = tmp_path / "broken.json"
+    broken.write_text("{all: mandatory}")
+    with pytest.raises(PackConfigError, match="not valid JSON"):
+        load_pack_config(broken)
+    listed = tmp_path / "list.json"
+    listed.write_text(json.dumps(["mandatory"]))
+    with pytest.raises(PackConfigError, match="expected a JSON object"):
+        load_pack_config(listed)
+
+
+def test_configure_changes_levels_and_settings_in_the_running_pack(security: PolicyPackProcess) -> None:
+    storage = Resource(STORAGE_ACCOUNT, "st", {**good("storage").properties, "enableHttpsTrafficOnly": False,
+                                                "sasPolicy": {"sasExpirationPeriod": "5.00:00:00"}})
+    security.configure({"security-storage-https-only": "mandatory"})
+    levels = {v.policy: v.level for v in security.analyze(storage)}
+    assert levels == {"security-storage-https-only": "mandatory"}
+    security.configure({"all": "disabled", "security-storage-sas-expiry-policy": {"enforcementLevel": "advisory",
+                                                                                  "maxDays": 3}})
+    assert [(v.policy, v.message) for v in security.analyze(storage)] == [
+        ("security-storage-sas-expiry-policy",
+         "sasPolicy.sasExpirationPeriod is 5.00:00:00; at most 3 days are allowed")]
+    security.configure_file("policies/security/config/prod.json")
+    assert {v.policy: v.level for v in security.analyze(storage)} == {"security-storage-https-only": "mandatory"}
+    security.configure()
+
+
+def test_unknown_values_are_reported_as_not_checked(security: PolicyPackProcess) -> None:
+    storage = Resource(STORAGE_ACCOUNT, "st", {**good("storage").properties, "allowBlobPublicAccess": UNKNOWN})
+    [violation] = [v for v in security.analyze(storage) if v.policy == "security-storage-no-public-blob-access"]
+    assert violation.could_not_run and violation.level == "advisory"
+    assert "can't run policy 'security-storage-no-public-blob-access'" in violation.message
+
+
+def test_secret_values_reach_rules_unwrapped(security: PolicyPackProcess) -> None:
+    storage = Resource(STORAGE_ACCOUNT, "st", {**good("storage").properties, "allowBlobPublicAccess": Secret(True)})
+    assert [v.message for v in security.analyze(storage) if v.policy == "security-storage-no-public-blob-access"] \
+        == ["allowBlobPublicAccess is not false"]
+
+
+def test_errors_name_the_problem(tmp_path: Path) -> None:
+    with pytest.raises(HarnessError, match="is not a policy pack"):
+        PolicyPackProcess(tmp_path)
+    (tmp_path / "PulumiPolicy.yaml").write_text("runtime: python\n")
+    (tmp_path / "__main__.py").write_text("raise SystemExit('no rules here')\n")
+    with pytest.raises(HarnessError, match="did not start"):
+        PolicyPackProcess(tmp_path, timeout=30)
+
+
+def test_the_pack_virtualenv_is_resolved_like_the_cli_shim(tmp_path: Path) -> None:
+    manifest = tmp_path / "PulumiPolicy.yaml"
+    manifest.write_text("runtime:\n  name: python\n  options:\n    virtualenv: venv\n")
+    (tmp_path / "venv" / "bin").mkdir(parents=True)
+    (tmp_path / "venv" / "bin" / "python").write_text("")
+    assert pack_python(manifest) == str(tmp_path / "venv" / "bin" / "python")
+    assert pack_python(Path("policies/security/PulumiPolicy.yaml")).endswith(".venv/bin/python")
