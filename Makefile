@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
 
-.PHONY: preflight test lint typecheck check clean
+.PHONY: preflight test lint typecheck catalogue policy-bench clean
 
 # The virtualenv is rebuilt whenever a requirements file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -26,6 +26,14 @@ lint: $(VENV)/.installed
 
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
+
+## Regenerate docs/policies.md from the packs' metadata (a test fails when it is stale).
+catalogue: $(VENV)/.installed
+	$(PY) -m policies.catalogue
+
+## Time pack start-up and analysis of a stack through the analyzer protocol.
+policy-bench: $(VENV)/.installed
+	$(PY) -m policies.bench $(STACK)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache out
