@@ -9,7 +9,7 @@ import pytest
 from policy_cases import AS_OF, GOOD, Case, all_cases, good
 
 from policies import governance, patching, security
-from policies.harness import PolicyPackProcess, Violation
+from policies.harness import UNKNOWN, PolicyPackProcess, Resource, Violation
 from policies.lib.rules import Rule
 
 RULESETS = {"security": security.RULES, "patching": patching.RULES, "governance": governance.RULES}
@@ -71,3 +71,20 @@ def test_rule_counts() -> None:
     counts = {name: len(rs.rules) for name, rs in RULESETS.items()}
     assert counts == {"security": 56, "patching": 11, "governance": 11}
     assert sum(counts.values()) >= 60
+
+
+def test_no_rule_crashes_on_values_unknown_during_preview(packs: dict[str, PolicyPackProcess]) -> None:
+    """Every input of every resource unknown (as in a preview of new resources): rules report what they could not
+    check, and never fail the analyzer call."""
+    unknown = [Resource(r.type, r.name, {key: UNKNOWN for key in r.properties}) for r in map(good, GOOD)]
+    nested = [Resource(r.type, r.name, {key: ({k: UNKNOWN for k in v} if isinstance(v, dict) else UNKNOWN)
+                                        for key, v in r.properties.items()}) for r in map(good, GOOD)]
+    for name, pack in packs.items():
+        pack.configure({k: v for k, v in BASE_CONFIG.items() if k in {p.name for p in pack.policies()}})
+        for resource in unknown + nested:
+            for violation in pack.analyze(resource):
+                assert violation.could_not_run or violation.message, (name, resource.type, violation)
+        stack_violations = pack.analyze_stack(unknown)
+        assert all(v.could_not_run or v.message for v in stack_violations)
+    could_not_run = {v.policy for r in unknown for v in packs["security"].analyze(r) if v.could_not_run}
+    assert "security-storage-https-only" in could_not_run

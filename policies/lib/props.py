@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,13 +21,14 @@ _MISSING = object()
 def get(props: Any, path: str, default: Any = None) -> Any:
     """``props["a"]["b"][0]["c"]`` for ``path`` ``"a.b.0.c"``; ``default`` where any step is absent.
 
-    Unknown values (during preview) still raise ``UnknownValueError`` from pulumi-policy's proxy, on purpose.
+    Unknown values (during preview) still raise ``UnknownValueError`` from pulumi-policy's proxy, on purpose. Lists
+    arrive as pulumi-policy's list proxies, which are sequences but not ``list``.
     """
     node: Any = props
     for key in path.split("."):
         if isinstance(node, Mapping):
             node = node.get(key, _MISSING)
-        elif isinstance(node, (list, tuple)) and key.isdigit() and int(key) < len(node):
+        elif isinstance(node, Sequence) and not isinstance(node, str) and key.isdigit() and int(key) < len(node):
             node = node[int(key)]
         else:
             node = _MISSING
