@@ -13,7 +13,8 @@ from packaging.version import InvalidVersion, Version
 
 from components.config import parse_iso_duration
 
-__all__ = ["PackageSpec", "get", "image_parts", "package_specs", "parse_iso_duration", "version_at_least"]
+__all__ = ["PackageSpec", "expect", "expect_one_of", "get", "image_parts", "package_specs", "parse_iso_duration",
+           "version_at_least"]
 
 _MISSING = object()
 
@@ -35,6 +36,20 @@ def get(props: Any, path: str, default: Any = None) -> Any:
         if node is _MISSING or node is None:
             return default
     return node
+
+
+def expect(props: Any, path: str, wanted: Any) -> Iterator[str]:
+    """The finding when the input at ``path`` is not ``wanted``: what was found and what to set."""
+    value = get(props, path)
+    if value != wanted:
+        yield f"{path} is {value!r}; set it to {wanted!r}"
+
+
+def expect_one_of(props: Any, path: str, allowed: Sequence[str]) -> Iterator[str]:
+    """The finding when the input at ``path`` is none of ``allowed``."""
+    value = get(props, path)
+    if value not in allowed:
+        yield f"{path} is {value!r}; use one of {', '.join(allowed)}"
 
 
 def version_at_least(version: str, minimum: str) -> bool | None:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.lib.props import get, image_parts, package_specs, version_at_least
+from policies.lib.props import expect_one_of, get, image_parts, package_specs, version_at_least
 from policies.lib.rules import Refs, Resource, setting
 from policies.lib.types import AKS, ML_COMPUTE, ML_ENVIRONMENT_VERSION, ML_ONLINE_DEPLOYMENT
 from policies.patching import RULES
@@ -220,12 +220,8 @@ def deployment_environment(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]
     },
 )
 def aks_channels(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
-    channel = get(r.props, "autoUpgradeProfile.upgradeChannel")
-    if channel not in cfg["upgradeChannels"]:
-        yield f"autoUpgradeProfile.upgradeChannel is {channel!r}; use one of {', '.join(cfg['upgradeChannels'])}"
-    node = get(r.props, "autoUpgradeProfile.nodeOSUpgradeChannel")
-    if node not in cfg["nodeOsChannels"]:
-        yield f"autoUpgradeProfile.nodeOSUpgradeChannel is {node!r}; use one of {', '.join(cfg['nodeOsChannels'])}"
+    yield from expect_one_of(r.props, "autoUpgradeProfile.upgradeChannel", cfg["upgradeChannels"])
+    yield from expect_one_of(r.props, "autoUpgradeProfile.nodeOSUpgradeChannel", cfg["nodeOsChannels"])
 
 
 @RULES.resource(

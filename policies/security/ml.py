@@ -8,7 +8,7 @@ from typing import Any
 from pulumi_policy import PolicyResource
 
 from policies.lib.graph import label, of_type, refers_to
-from policies.lib.props import get
+from policies.lib.props import expect, expect_one_of, get
 from policies.lib.rules import Refs, Resource, setting
 from policies.lib.types import (
     ML_COMPUTE,
@@ -36,8 +36,7 @@ SECRET_WORDS = ("secret", "password", "passwd", "token", "apikey", "api_key", "c
               psrule=("Azure.ML.PublicAccess",)),
 )
 def workspace_public_network(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
-    if r.props.get("publicNetworkAccess") != "Disabled":
-        yield f"publicNetworkAccess is {r.props.get('publicNetworkAccess')!r}; set it to 'Disabled'"
+    yield from expect(r.props, "publicNetworkAccess", "Disabled")
     if r.props.get("allowPublicAccessWhenBehindVnet"):
         yield "allowPublicAccessWhenBehindVnet is true; set it to false"
 
@@ -53,9 +52,7 @@ def workspace_public_network(r: Resource, cfg: Mapping[str, Any]) -> Iterator[st
     refs=Refs(mcsb=("NS-2",), azure_policy=("Machine Learning category: managed network, approved outbound only",)),
 )
 def workspace_outbound(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
-    mode = get(r.props, "managedNetwork.isolationMode")
-    if mode != "AllowOnlyApprovedOutbound":
-        yield f"managedNetwork.isolationMode is {mode!r}; set it to 'AllowOnlyApprovedOutbound'"
+    yield from expect(r.props, "managedNetwork.isolationMode", "AllowOnlyApprovedOutbound")
 
 
 @RULES.resource(
@@ -177,13 +174,9 @@ def compute_public_ip(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
 def compute_ssh(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     kind = _compute_kind(r)
     if kind == "AmlCompute":
-        value = get(r.props, "properties.properties.remoteLoginPortPublicAccess")
-        if value != "Disabled":
-            yield f"properties.properties.remoteLoginPortPublicAccess is {value!r}; set it to 'Disabled'"
+        yield from expect(r.props, "properties.properties.remoteLoginPortPublicAccess", "Disabled")
     elif kind == "ComputeInstance":
-        value = get(r.props, "properties.properties.sshSettings.sshPublicAccess")
-        if value != "Disabled":
-            yield f"properties.properties.sshSettings.sshPublicAccess is {value!r}; set it to 'Disabled'"
+        yield from expect(r.props, "properties.properties.sshSettings.sshPublicAccess", "Disabled")
 
 
 @RULES.resource(
@@ -259,9 +252,7 @@ def workspace_private_endpoint(resources: Sequence[PolicyResource], cfg: Mapping
     refs=Refs(mcsb=("NS-2",)),
 )
 def endpoint_public(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
-    value = get(r.props, "properties.publicNetworkAccess")
-    if value != "Disabled":
-        yield f"properties.publicNetworkAccess is {value!r}; set it to 'Disabled'"
+    yield from expect(r.props, "properties.publicNetworkAccess", "Disabled")
 
 
 @RULES.resource(
@@ -276,9 +267,7 @@ def endpoint_public(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
                                         items={"type": "string"})},
 )
 def endpoint_auth(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
-    mode = get(r.props, "properties.authMode")
-    if mode not in cfg["allowedAuthModes"]:
-        yield f"properties.authMode is {mode!r}; use one of {', '.join(cfg['allowedAuthModes'])}"
+    yield from expect_one_of(r.props, "properties.authMode", cfg["allowedAuthModes"])
 
 
 @RULES.resource(
@@ -293,9 +282,7 @@ def endpoint_auth(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
 )
 def deployment_egress(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     if get(r.props, "properties.endpointComputeType", "Managed") == "Managed":
-        value = get(r.props, "properties.egressPublicNetworkAccess")
-        if value != "Disabled":
-            yield f"properties.egressPublicNetworkAccess is {value!r}; set it to 'Disabled'"
+        yield from expect(r.props, "properties.egressPublicNetworkAccess", "Disabled")
 
 
 @RULES.resource(

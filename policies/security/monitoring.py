@@ -65,6 +65,11 @@ def appi_workspace(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     refs=Refs(mcsb=("NS-2",), azure_policy=("Monitoring category: Application Insights public network access",)),
 )
 def appi_public(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    yield from _private_ingestion_and_query(r)
+
+
+def _private_ingestion_and_query(r: Resource) -> Iterator[str]:
+    """Azure Monitor resources (App Insights, Log Analytics) with ingestion and query behind Private Link."""
     for key in ("publicNetworkAccessForIngestion", "publicNetworkAccessForQuery"):
         if r.props.get(key) != "Disabled":
             yield f"{key} is {r.props.get(key, 'Enabled (default)')!r}; set it to 'Disabled'"
@@ -95,9 +100,7 @@ def law_local_auth(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     refs=Refs(mcsb=("NS-2",), azure_policy=("6c53d030-cc64-46f0-906d-2bc061cd1334",)),
 )
 def law_public(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
-    for key in ("publicNetworkAccessForIngestion", "publicNetworkAccessForQuery"):
-        if r.props.get(key) != "Disabled":
-            yield f"{key} is {r.props.get(key, 'Enabled (default)')!r}; set it to 'Disabled'"
+    yield from _private_ingestion_and_query(r)
 
 
 @RULES.resource(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.lib.props import get
+from policies.lib.props import expect, get
 from policies.lib.rules import Refs, Resource, setting
 from policies.lib.types import REGISTRY
 from policies.security import RULES
@@ -61,8 +61,7 @@ def acr_anonymous(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
 def acr_public(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     if not _premium(r):
         yield f"sku.name is {get(r.props, 'sku.name')!r}; only Premium supports private link"
-    if r.props.get("publicNetworkAccess") != "Disabled":
-        yield f"publicNetworkAccess is {r.props.get('publicNetworkAccess')!r}; set it to 'Disabled'"
+    yield from expect(r.props, "publicNetworkAccess", "Disabled")
 
 
 @RULES.resource(
