@@ -13,8 +13,8 @@ from packaging.version import InvalidVersion, Version
 
 from components.config import parse_iso_duration
 
-__all__ = ["PackageSpec", "expect", "expect_one_of", "get", "image_parts", "package_specs", "parse_iso_duration",
-           "version_at_least"]
+__all__ = ["PackageSpec", "expect", "expect_one_of", "get", "image_parts", "normalise_name", "package_specs",
+           "parse_iso_duration", "version_at_least"]
 
 _MISSING = object()
 
@@ -92,7 +92,8 @@ class PackageSpec:
 _CONDA = re.compile(r"^(?:[\w.-]+::)?(?P<name>[A-Za-z0-9_.-]+)\s*(?P<spec>.*)$")
 
 
-def _normalise(name: str) -> str:
+def normalise_name(name: str) -> str:
+    """A package name in PEP 503 normal form (``Scikit_Learn`` -> ``scikit-learn``)."""
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
@@ -100,7 +101,7 @@ def _conda_spec(text: str) -> PackageSpec | None:
     match = _CONDA.match(text.strip())
     if match is None:
         return None
-    name, spec = _normalise(match["name"]), match["spec"].replace(" ", "")
+    name, spec = normalise_name(match["name"]), match["spec"].replace(" ", "")
     if not spec:
         return PackageSpec(name, "", None, False, "conda")
     if spec.startswith("=") and not spec.startswith("=="):
@@ -122,7 +123,7 @@ def _pip_spec(text: str, source: str = "pip") -> PackageSpec | None:
             minimum, exact = clause.version.rstrip(".*"), not clause.version.endswith("*")
         elif clause.operator in (">=", "~=", ">") and minimum is None:
             minimum = clause.version
-    return PackageSpec(_normalise(requirement.name), str(requirement.specifier), minimum, exact, source)
+    return PackageSpec(normalise_name(requirement.name), str(requirement.specifier), minimum, exact, source)
 
 
 def package_specs(conda_file: str) -> Iterator[PackageSpec]:

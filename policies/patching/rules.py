@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.lib.props import expect_one_of, get, image_parts, package_specs, version_at_least
+from policies.lib.props import expect_one_of, get, image_parts, normalise_name, package_specs, version_at_least
 from policies.lib.rules import Refs, Resource, setting
 from policies.lib.types import AKS, ML_COMPUTE, ML_ENVIRONMENT_VERSION, ML_ONLINE_DEPLOYMENT
 from policies.patching import RULES
@@ -146,7 +146,7 @@ def framework_minimums(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     except ValueError as error:
         yield str(error)
         return
-    minimums = {re.sub(r"[-_.]+", "-", k).lower(): v for k, v in cfg["minimums"].items()}
+    minimums = {normalise_name(k): v for k, v in cfg["minimums"].items()}
     for spec in specs or []:
         floor = minimums.get(spec.name)
         if floor is None or spec.minimum is None:
@@ -176,7 +176,7 @@ def frameworks_pinned(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     except ValueError as error:
         yield str(error)
         return
-    watched = {re.sub(r"[-_.]+", "-", p).lower() for p in cfg["packages"]}
+    watched = {normalise_name(p) for p in cfg["packages"]}
     for spec in specs or []:
         if spec.name not in watched:
             continue
