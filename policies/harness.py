@@ -39,8 +39,8 @@ from typing import Any
 
 import grpc
 import yaml
-from google.protobuf import empty_pb2, struct_pb2
-from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, plugin_pb2
+from google.protobuf import empty_pb2, json_format, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from policies.lib.packconfig import PolicyConfig, PolicyInfo, load_pack_config, parse_pack_config, reconcile
 
@@ -143,6 +143,12 @@ def _provider(resource: Resource) -> analyzer_pb2.AnalyzerProviderResource | Non
     )
 
 
+def _policy_info(policy: analyzer_pb2.PolicyInfo) -> PolicyInfo:
+    schema = json_format.MessageToDict(policy.configSchema) if policy.HasField("configSchema") else {}
+    return PolicyInfo(policy.name, _LEVEL_NAMES[policy.enforcementLevel], schema.get("properties", {}),
+                      tuple(schema.get("required", [])))
+
+
 def pack_python(manifest: Path) -> str:
     """The interpreter the CLI's shim would use: ``<virtualenv>/bin/python`` from ``PulumiPolicy.yaml``, resolved
     against the pack's folder, or this interpreter when none is named or it does not exist (yet)."""
@@ -191,6 +197,7 @@ class PolicyPackProcess:
         self.version = self.plugin_version()
         self.info = self._stub.GetAnalyzerInfo(empty_pb2.Empty())
         self.name = self.info.name
+        self._policies = tuple(_policy_info(p) for p in self.info.policies)
         self.config: dict[str, PolicyConfig] = {}
         self.configure()
 
@@ -214,18 +221,25 @@ class PolicyPackProcess:
 
     def policies(self) -> list[PolicyInfo]:
         """The pack's policies with their default levels and config schemas, from ``GetAnalyzerInfo``."""
-        from google.protobuf import json_format
-
-        result = []
-        for policy in self.info.policies:
-            schema = json_format.MessageToDict(policy.configSchema) if policy.HasField("configSchema") else {}
-            result.append(PolicyInfo(policy.name, _LEVEL_NAMES[policy.enforcementLevel],
-                                     schema.get("properties", {}), tuple(schema.get("required", []))))
-        return result
+        return list(self._policies)
 
     def configure(self, given: Mapping[str, Any] | None = None) -> dict[str, PolicyConfig]:
         """Configure the pack from a config mapping in the CLI file format (``None``: defaults only)."""
-        self.config = reconcile(self.policies(), parse_pack_config(given or {}))
+        return self._apply(parse_pack_config(given or {}))
+
+    def configure_file(self, path: str | Path, overrides: Mapping[str, Mapping[str, Any]] | None = None
+                       ) -> dict[str, PolicyConfig]:
+        """Configure the pack from a ``--policy-pack-config`` file, with ``overrides`` (policy name -> properties)
+        merged over the file's entries before reconciliation."""
+        entries = load_pack_config(Path(path))
+        for policy, properties in (overrides or {}).items():
+            level, given = entries.get(policy, (None, {}))
+            entries[policy] = (level, {**given, **properties})
+        return self._apply(entries)
+
+    def _apply(self, entries: Mapping[str, tuple[str | None, dict[str, Any]]]) -> dict[str, PolicyConfig]:
+        """Reconcile parsed config entries as the CLI does and send the result with one ``Configure`` call."""
+        self.config = reconcile(self._policies, entries)
         request = analyzer_pb2.ConfigureAnalyzerRequest()
         for name, config in self.config.items():
             entry = request.policyConfig[name]
@@ -233,12 +247,6 @@ class PolicyPackProcess:
             entry.properties.update(config.properties)
         self._stub.Configure(request)
         return self.config
-
-    def configure_file(self, path: str | Path) -> dict[str, PolicyConfig]:
-        """Configure the pack from a ``--policy-pack-config`` file."""
-        self.config = reconcile(self.policies(), load_pack_config(Path(path)))
-        return self.configure({name: {"enforcementLevel": c.enforcement_level, **c.properties}
-                               for name, c in self.config.items()})
 
     def configure_stack(self, *, stack: str, project: str, dry_run: bool = True,
                         tags: Mapping[str, str] | None = None) -> None:
@@ -307,4 +315,4 @@ class PolicyPackProcess:
         self.close()
 
 
-__all__ = ["UNKNOWN", "HarnessError", "PolicyPackProcess", "Resource", "Secret", "Violation", "plugin_pb2"]
+__all__ = ["UNKNOWN", "HarnessError", "PolicyPackProcess", "Resource", "Secret", "Violation"]

@@ -63,13 +63,11 @@ def run_packs(records: Sequence[ResourceRecord], environment: str, *, policies_d
     for name in packs:
         with PolicyPackProcess(policies_dir / name, stack=stack or environment, project=project or "project") as pack:
             config_file = policies_dir / name / "config" / f"{environment}.json"
+            known = {p.name for p in pack.policies()}
+            mine = {policy: values for policy, values in (overrides or {}).items() if policy in known}
             if config_file.is_file():
-                pack.configure_file(config_file)
-            if overrides:
-                merged = {p: {"enforcementLevel": c.enforcement_level, **c.properties} for p, c in pack.config.items()}
-                for policy, values in overrides.items():
-                    if policy in merged:
-                        merged[policy].update(values)
-                pack.configure(merged)
+                pack.configure_file(config_file, overrides=mine)
+            elif mine:
+                pack.configure(mine)
             results.append(PackResult(pack.name, analyze_records(pack, records)))
     return results

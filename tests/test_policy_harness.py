@@ -105,6 +105,20 @@ def test_configure_changes_levels_and_settings_in_the_running_pack(security: Pol
     security.configure()
 
 
+def test_file_overrides_merge_over_the_file_before_reconciliation(security: PolicyPackProcess) -> None:
+    config = security.configure_file("policies/security/config/prod.json",
+                                     overrides={"security-storage-sas-expiry-policy": {"maxDays": 3},
+                                                "security-loganalytics-retention": {"minDays": 120}})
+    assert config["security-storage-sas-expiry-policy"].enforcement_level == "mandatory"  # from the file's "all"
+    assert config["security-storage-sas-expiry-policy"].properties == {"maxDays": 3}
+    assert config["security-loganalytics-retention"].properties == {"minDays": 120}  # over the file's 90
+    storage = Resource(STORAGE_ACCOUNT, "st", {**good("storage").properties,
+                                                "sasPolicy": {"sasExpirationPeriod": "5.00:00:00"}})
+    assert [(v.policy, v.level) for v in security.analyze(storage)] == [
+        ("security-storage-sas-expiry-policy", "mandatory")]
+    security.configure()
+
+
 def test_unknown_values_are_reported_as_not_checked(security: PolicyPackProcess) -> None:
     storage = Resource(STORAGE_ACCOUNT, "st", {**good("storage").properties, "allowBlobPublicAccess": UNKNOWN})
     [violation] = [v for v in security.analyze(storage) if v.policy == "security-storage-no-public-blob-access"]
