@@ -2,6 +2,7 @@
 
 import pulumi
 
+from components import greenfield
 from components.config import ConfigError, from_pulumi
 from components.platform import Platform, PlatformArgs
 
@@ -10,6 +11,10 @@ try:
 except ConfigError as error:
     # RunError makes the CLI print the message alone, without a Python traceback.
     raise pulumi.RunError(f"invalid stack configuration:\n{error}") from None
+
+if config.greenfield:
+    # Before any resource: drop azure-native's versioned-type aliases (components/greenfield.py says when it is safe).
+    greenfield.enable()
 
 platform = Platform("platform", PlatformArgs(config=config))
 

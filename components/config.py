@@ -174,6 +174,9 @@ class PlatformConfig:
     log_retention_days: int = 30
     alert_emails: tuple[str, ...] = ()
     """Who the environment's action group notifies (compute cluster and, later, endpoint alerts)."""
+    greenfield: bool = False
+    """Drop azure-native's versioned-type aliases (``components.greenfield``); only for stacks that never held
+    resources under older azure-native type tokens."""
     secret_keys: frozenset[str] = field(default_factory=frozenset)
 
     @property
@@ -325,7 +328,7 @@ def _human(delta: dt.timedelta) -> str:
 
 TOP_LEVEL_KEYS = (
     "region", "environment", "prefix", "tags", "network", "teams", "allowed_vm_sizes", "locks", "hbi_workspace",
-    "log_retention_days", "instance_patch_date", "alert_emails",
+    "log_retention_days", "instance_patch_date", "alert_emails", "greenfield",
 )
 PROD_ONLY_KEYS = ("locks", "hbi_workspace")
 
@@ -410,6 +413,8 @@ def parse_config(
     locks = r.boolean("locks", values.get("locks", True)) if environment == "prod" else False
     hbi = r.boolean("hbi_workspace", values.get("hbi_workspace", False)) if environment == "prod" else False
 
+    greenfield = r.boolean("greenfield", values.get("greenfield", False))
+
     default_retention = 90 if environment == "prod" else 30
     retention = r.integer("log_retention_days", values.get("log_retention_days", default_retention),
                           *LOG_RETENTION_RANGE)
@@ -453,6 +458,7 @@ def parse_config(
         hbi_workspace=bool(hbi),
         log_retention_days=retention or default_retention,
         alert_emails=alert_emails,
+        greenfield=bool(greenfield),
         secret_keys=frozenset(secret_keys),
     )
 

@@ -14,12 +14,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import pulumi
+from google.protobuf import struct_pb2
 from pulumi.runtime import rpc
-from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
-from pulumi.runtime.sync_await import _ensure_event_loop
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, _resolve_callbacks
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 SUBSCRIPTION_ID = "00000000-1111-2222-3333-444444444444"
 TENANT_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
@@ -102,6 +107,41 @@ class PlatformMocks(pulumi.runtime.Mocks):
         raise NotImplementedError(f"PlatformMocks has no answer for invoke {args.token}; add one in preflight/mocks.py")
 
 
+def _alias(alias: Any) -> str:
+    """One alias of a registration request, readable: ``urn=...`` or ``type=... name=... parent=...``."""
+    if alias.WhichOneof("alias") == "urn":
+        return f"urn={alias.urn}"
+    spec = alias.spec
+    fields = [("type", spec.type), ("name", spec.name), ("stack", spec.stack), ("project", spec.project),
+              ("parent", spec.parentUrn)]
+    text = " ".join(f"{key}={value}" for key, value in fields if value)
+    return f"{text} noParent" if spec.noParent else text
+
+
+def _source(position: Any) -> tuple[str, int] | None:
+    """The file and line the SDK reports as the place the resource was constructed (``sourcePosition``)."""
+    if not position.uri:
+        return None
+    try:
+        return str(Path(url2pathname(urlparse(position.uri).path))), int(position.line)
+    except ValueError:
+        return None
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _is_plain(value: Any) -> bool:
+    """True when ``value`` is JSON-like (what a protobuf ``Struct`` holds without the SDK's serializer)."""
+    if isinstance(value, _SCALARS):
+        return True
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_is_plain(v) for v in value)
+    return False
+
+
 @dataclass
 class ResourceRecord:
     """Everything registered about one resource, as the engine (and a policy analyzer) would see it."""
@@ -122,32 +162,53 @@ class ResourceRecord:
     delete_before_replace: bool
     ignore_changes: list[str]
     replace_on_changes: list[str]
-    aliases: int
+    aliases: list[str]
+    """Aliases as sent (``type=... name=...`` or ``urn=...``): what ``greenfield`` removes shows here."""
+    source: tuple[str, int] | None = None
+    """Absolute file and line where the program constructed the resource, as the SDK reports it."""
     id: str | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
 
 
 class RecordingMonitor(MockMonitor):
-    """``MockMonitor`` that records each ``RegisterResource`` request in registration order."""
+    """``MockMonitor`` that records each ``RegisterResource`` request in registration order.
+
+    It answers registrations itself rather than through ``MockMonitor.RegisterResource``: the request's properties
+    are deserialized once (the base class would do it a second time) and the mock state, when it is plain JSON-like
+    data, goes straight into the response ``Struct`` instead of through the SDK's asynchronous serializer. Anything
+    else (resource references, assets) takes the SDK's path, so the answer is the same either way.
+    """
 
     def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks)
         self.records: list[ResourceRecord] = []
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        response = super().RegisterResource(request)
+        urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
-            return response
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        # The SDK calls monitors from a worker thread; deserializing resource references needs an event loop there.
         _ensure_event_loop()
-        registration = self.resources[response.urn]
+        inputs = rpc.deserialize_properties(request.object)
+        resource_id, state = self.mocks.new_resource(MockResourceArgs(
+            typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
+            resource_id=request.importId, custom=request.custom or False,
+            transforms=_resolve_callbacks(request.transforms),
+        ))
+        if _is_plain(state):
+            response_state = struct_pb2.Struct()
+            response_state.update(state)
+        else:
+            response_state = _sync_await(rpc.serialize_properties(state, {}))
+        self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id or "", state)
         self.records.append(
             ResourceRecord(
-                urn=response.urn,
+                urn=urn,
                 type=request.type,
                 name=request.name,
                 custom=bool(request.custom),
                 parent=request.parent,
-                inputs=rpc.deserialize_properties(request.object),
+                inputs=inputs,
                 dependencies=list(request.dependencies),
                 property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
                 provider=request.provider,
@@ -157,9 +218,10 @@ class RecordingMonitor(MockMonitor):
                 delete_before_replace=bool(request.deleteBeforeReplace),
                 ignore_changes=list(request.ignoreChanges),
                 replace_on_changes=list(request.replaceOnChanges),
-                aliases=len(request.aliases) + len(request.aliasURNs),
-                id=registration.id or None,
-                outputs=dict(registration.state),
+                aliases=[_alias(a) for a in request.aliases] + [f"urn={u}" for u in request.aliasURNs],
+                source=_source(request.sourcePosition),
+                id=resource_id or None,
+                outputs=dict(state),
             )
         )
-        return response
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=response_state)

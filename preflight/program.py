@@ -3,13 +3,27 @@
 No CLI, provider plugin or cloud account is involved: the real Pulumi Python SDK runs the program against
 ``RecordingMonitor``, which answers every registration through ``PlatformMocks`` and records it. The tests use
 :func:`run_with_mocks` directly to build single components the same way.
+
+Two things make a large stack evaluate several times faster than the SDK's own runner would, without changing what is
+registered (``tuned=False`` turns both off, which the benchmark uses for its "before" numbers):
+
+- **Settling outstanding work.** After the program returns, the SDK's ``wait_for_rpcs`` waits for pending outputs
+  with ``asyncio.wait(..., FIRST_COMPLETED)`` in a loop, re-attaching a callback to every pending output on each
+  wake-up (about 30 wake-ups over some 12 outputs per resource). :func:`_settle` waits for each generation of pending
+  work once, until none is left; the SDK's loop then finds nothing to do.
+- **Garbage collection.** The run allocates millions of short-lived objects (futures, tasks, outputs) on a heap that
+  keeps growing; the collector's default thresholds make it rescan that heap over and over. The imported modules are
+  frozen out of the collector and the young-generation threshold raised for the duration of the run.
 """
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import runpy
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pulumi
@@ -21,6 +35,45 @@ from preflight.mocks import PlatformMocks, RecordingMonitor, ResourceRecord
 from preflight.stack_config import StackConfig
 
 
+async def _settle() -> None:
+    """Wait until no RPC and no output task is pending, one ``asyncio.wait`` per generation of new work; re-raise
+    the first failure as the SDK's ``wait_for_rpcs`` would."""
+    manager = SETTINGS.rpc_manager
+    while True:
+        while manager.rpcs:
+            rpcs = list(manager.rpcs)
+            manager.rpcs.clear()
+            await asyncio.wait(rpcs)
+            for rpc_task in rpcs:
+                rpc_task.result()
+        if manager.unhandled_exception is not None:
+            raise manager.unhandled_exception.with_traceback(manager.exception_traceback)
+        with SETTINGS.lock:
+            pending = list(SETTINGS.outputs)
+            SETTINGS.outputs.clear()
+        if not pending:
+            return
+        await asyncio.wait(pending)
+        for task in pending:
+            task.result()
+
+
+@contextmanager
+def _collector_tuned(enabled: bool) -> Iterator[None]:
+    if not enabled:
+        yield
+        return
+    thresholds = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 1_000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
 def run_with_mocks(
     program: Callable[[], object],
     *,
@@ -29,6 +82,7 @@ def run_with_mocks(
     config: Mapping[str, str] | None = None,
     secret_keys: Iterable[str] = (),
     monitor: RecordingMonitor | None = None,
+    tuned: bool = True,
 ) -> list[ResourceRecord]:
     """Run ``program`` under fresh mocks with ``config``; wait for every registration; return the records.
 
@@ -41,14 +95,16 @@ def run_with_mocks(
     SETTINGS.rpc_manager.clear()
     SETTINGS.outputs.clear()
 
-    def run() -> None:
+    def run() -> Awaitable[None] | None:
         program()
+        return _settle() if tuned else None
 
-    _sync_await(run_pulumi_func(run))
+    with _collector_tuned(tuned):
+        _sync_await(run_pulumi_func(run))
     return monitor.records
 
 
-def evaluate(project_dir: Path, config: StackConfig) -> list[ResourceRecord]:
+def evaluate(project_dir: Path, config: StackConfig, *, tuned: bool = True) -> list[ResourceRecord]:
     """Run ``project_dir/__main__.py`` with the stack's ``config``; return every resource it registered, in order."""
     main = project_dir / "__main__.py"
     root = str(project_dir.resolve())
@@ -60,4 +116,5 @@ def evaluate(project_dir: Path, config: StackConfig) -> list[ResourceRecord]:
         stack=config.stack,
         config=config.values,
         secret_keys=config.secret_keys,
+        tuned=tuned,
     )

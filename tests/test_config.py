@@ -138,7 +138,9 @@ DEV_SIZES = ", ".join(DEFAULT_ALLOWED_VM_SIZES["dev"])
 DEV_ERRORS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("unknown top-level key", _top("regoin", "westeurope"),
      f"{NS}:regoin: unknown key; allowed keys are region, environment, prefix, tags, network, teams, "
-     "allowed_vm_sizes, locks, hbi_workspace, log_retention_days, instance_patch_date, alert_emails"),
+     "allowed_vm_sizes, locks, hbi_workspace, log_retention_days, instance_patch_date, alert_emails, greenfield"),
+    ("greenfield not a boolean", _top("greenfield", "yes"),
+     f"{NS}:greenfield: 'yes' has the wrong type; expected true or false"),
     ("unknown nested key", _set("clusters.0.max_node", 3),
      f"{NS}:teams[0].clusters[0].max_node: unknown key; allowed keys are idle_scale_down, max_nodes, min_nodes, "
      "name, priority, vm_size"),
