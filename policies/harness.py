@@ -32,7 +32,8 @@ import queue
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,6 +142,27 @@ def _provider(resource: Resource) -> analyzer_pb2.AnalyzerProviderResource | Non
         type=resource.provider_type, name=name, properties=_struct(resource.provider_properties),
         urn=f"urn:pulumi:test::test::{resource.provider_type}::{name}",
     )
+
+
+def analyze_request(resource: Resource) -> analyzer_pb2.AnalyzeRequest:
+    """The ``Analyze`` request the engine sends for ``resource`` (build it once to send it to several packs)."""
+    return analyzer_pb2.AnalyzeRequest(
+        type=resource.type, name=resource.name, urn=resource.resolved_urn,
+        properties=_struct(resource.properties), options=_options(resource), provider=_provider(resource),
+    )
+
+
+def analyze_stack_request(resources: Iterable[Resource]) -> analyzer_pb2.AnalyzeStackRequest:
+    """The ``AnalyzeStack`` request for a whole stack: every resource with its parent and dependencies."""
+    return analyzer_pb2.AnalyzeStackRequest(resources=[
+        analyzer_pb2.AnalyzerResource(
+            type=r.type, name=r.name, urn=r.resolved_urn, properties=_struct(r.properties),
+            options=_options(r), provider=_provider(r), parent=r.parent, dependencies=list(r.dependencies),
+            propertyDependencies={k: analyzer_pb2.AnalyzerPropertyDependencies(urns=list(v))
+                                  for k, v in r.property_dependencies.items()},
+        )
+        for r in resources
+    ])
 
 
 def _policy_info(policy: analyzer_pb2.PolicyInfo) -> PolicyInfo:
@@ -257,22 +279,34 @@ class PolicyPackProcess:
     # -- analysis ------------------------------------------------------------------------------------------------
 
     def analyze(self, resource: Resource) -> list[Violation]:
-        request = analyzer_pb2.AnalyzeRequest(
-            type=resource.type, name=resource.name, urn=resource.resolved_urn,
-            properties=_struct(resource.properties), options=_options(resource), provider=_provider(resource),
-        )
-        return self._violations(self._stub.Analyze(request), resource.resolved_urn)
+        request = analyze_request(resource)
+        return self._violations(self._stub.Analyze(request), request.urn)
+
+    def analyze_all(self, requests: Sequence[analyzer_pb2.AnalyzeRequest], *, window: int = 32,
+                    done: Callable[[int], None] | None = None) -> list[Violation]:
+        """``Analyze`` every request (see :func:`analyze_request`), keeping up to ``window`` calls in flight so the
+        pack never waits for the next request; violations in request order. ``done(n)`` is called as answers
+        arrive (for progress displays)."""
+        in_flight: deque[tuple[Any, str]] = deque()
+        violations: list[Violation] = []
+        for count, request in enumerate(requests, 1):
+            in_flight.append((self._stub.Analyze.future(request), request.urn))
+            if len(in_flight) >= window:
+                future, urn = in_flight.popleft()
+                violations += self._violations(future.result(), urn)
+                if done and count % window == 0:
+                    done(count - len(in_flight))
+        while in_flight:
+            future, urn = in_flight.popleft()
+            violations += self._violations(future.result(), urn)
+        if done:
+            done(len(requests))
+        return violations
 
     def analyze_stack(self, resources: Iterable[Resource]) -> list[Violation]:
-        request = analyzer_pb2.AnalyzeStackRequest(resources=[
-            analyzer_pb2.AnalyzerResource(
-                type=r.type, name=r.name, urn=r.resolved_urn, properties=_struct(r.properties),
-                options=_options(r), provider=_provider(r), parent=r.parent, dependencies=list(r.dependencies),
-                propertyDependencies={k: analyzer_pb2.AnalyzerPropertyDependencies(urns=list(v))
-                                      for k, v in r.property_dependencies.items()},
-            )
-            for r in resources
-        ])
+        return self.analyze_stack_request(analyze_stack_request(resources))
+
+    def analyze_stack_request(self, request: analyzer_pb2.AnalyzeStackRequest) -> list[Violation]:
         return self._violations(self._stub.AnalyzeStack(request), "")
 
     def _violations(self, response: analyzer_pb2.AnalyzeResponse, urn: str) -> list[Violation]:
@@ -315,4 +349,5 @@ class PolicyPackProcess:
         self.close()
 
 
-__all__ = ["UNKNOWN", "HarnessError", "PolicyPackProcess", "Resource", "Secret", "Violation"]
+__all__ = ["UNKNOWN", "HarnessError", "PolicyPackProcess", "Resource", "Secret", "Violation", "analyze_request",
+           "analyze_stack_request"]

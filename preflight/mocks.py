@@ -224,4 +224,4 @@ class RecordingMonitor(MockMonitor):
                 outputs=dict(state),
             )
         )
-        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=response_state)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id or "", object=response_state)

@@ -9,7 +9,7 @@ from pulumi_policy import PolicyResource
 
 from components.config import DEFAULT_ALLOWED_VM_SIZES, REQUIRED_TAGS
 from policies.governance import RULES
-from policies.lib.graph import label, of_type, refers_to
+from policies.lib.graph import Links, label, of_type
 from policies.lib.props import get, parse_iso_duration
 from policies.lib.rules import Refs, Resource, setting
 from policies.lib.types import (
@@ -288,19 +288,18 @@ def alerts_wired(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]) ->
               if a.props.get("enabled", True) and (a.props.get("actions") or [])]
     watched = [r for r in of_type(resources, ML_ONLINE_ENDPOINT)]
     watched += [c for c in of_type(resources, ML_COMPUTE) if _kind(c) == "AmlCompute"]
+    targeted = Links(resources).referenced(alerts)
+    clusters = {name for a in alerts for name in _cluster_names(a)}
     for resource in watched:
-        if not any(refers_to(a, resource) or _names_cluster(a, resource) for a in alerts):
+        if resource.urn not in targeted and resource.props.get("computeName") not in clusters:
             yield f"{label(resource)} has no alert with an action group", resource.urn
 
 
-def _names_cluster(alert: PolicyResource, compute: PolicyResource) -> bool:
-    """An alert on the workspace that filters its ClusterName dimension to this cluster."""
-    name = compute.props.get("computeName")
-    for criterion in get(alert.props, "criteria.allOf", []) or []:
-        for dimension in criterion.get("dimensions", []) or []:
-            if dimension.get("name") == "ClusterName" and name in (dimension.get("values") or []):
-                return True
-    return False
+def _cluster_names(alert: PolicyResource) -> set[str]:
+    """Clusters an alert on the workspace watches through its ClusterName dimension."""
+    return {str(value) for criterion in get(alert.props, "criteria.allOf", []) or []
+            for dimension in criterion.get("dimensions", []) or [] if dimension.get("name") == "ClusterName"
+            for value in dimension.get("values") or []}
 
 
 @RULES.stack(

@@ -7,7 +7,7 @@ comparing ids where both are known.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from pulumi_policy import PolicyResource
 
@@ -21,6 +21,52 @@ def _ids(resource: PolicyResource) -> set[str]:
     return {value.lower()} if isinstance(value, str) and value else set()
 
 
+def _dependency_urns(source: PolicyResource, prop: str | None) -> set[str]:
+    if prop is not None and prop in source.property_dependencies:
+        return {d.urn for d in source.property_dependencies[prop]}
+    return {d.urn for d in source.dependencies} | {d.urn for deps in source.property_dependencies.values()
+                                                   for d in deps}
+
+
+def _id_and_parents(value: str) -> list[str]:
+    """``value`` (lower case) and every id above it: ``/a/b/c`` -> ``/a/b/c``, ``/a/b``, ``/a``."""
+    lowered = value.lower().rstrip("/")
+    out = [lowered]
+    while "/" in lowered:
+        lowered = lowered[:lowered.rindex("/")]
+        if lowered:
+            out.append(lowered)
+    return out
+
+
+class Links:
+    """Which resources of a stack each resource refers to, with ids indexed once (stack rules stay linear in the
+    size of the stack instead of comparing every pair)."""
+
+    def __init__(self, resources: Sequence[PolicyResource]) -> None:
+        self._by_id: dict[str, str] = {}
+        for resource in resources:
+            for resource_id in _ids(resource):
+                self._by_id.setdefault(resource_id, resource.urn)
+
+    def targets(self, source: PolicyResource, values: Iterable[object] = (), prop: str | None = None) -> set[str]:
+        """URNs of the resources ``source`` refers to; see :func:`refers_to` for what counts."""
+        found = _dependency_urns(source, prop)
+        for value in values:
+            if isinstance(value, str):
+                found.update(self._by_id[i] for i in _id_and_parents(value) if i in self._by_id)
+        return found
+
+    def referenced(self, sources: Iterable[PolicyResource],
+                   values: Callable[[PolicyResource], Iterable[object]] = lambda _: (),
+                   prop: str | None = None) -> set[str]:
+        """URNs of every resource one of ``sources`` refers to."""
+        found: set[str] = set()
+        for source in sources:
+            found |= self.targets(source, values(source), prop)
+        return found
+
+
 def refers_to(source: PolicyResource, target: PolicyResource, values: Iterable[object] = (),
               prop: str | None = None) -> bool:
     """Whether ``source`` takes an input from ``target``, or one of ``values`` is ``target``'s id (or an id below
@@ -28,16 +74,9 @@ def refers_to(source: PolicyResource, target: PolicyResource, values: Iterable[o
 
     With ``prop``, only that input counts when the engine reported its property dependencies (a diagnostic setting
     depends on Log Analytics through ``workspaceId``, which must not count as targeting it); otherwise any
-    dependency does.
+    dependency does. For many pairs, use :class:`Links`.
     """
-    if prop is not None and prop in source.property_dependencies:
-        if target in source.property_dependencies[prop]:
-            return True
-    elif target in source.dependencies or any(target in d for d in source.property_dependencies.values()):
-        return True
-    ids = _ids(target)
-    return any(isinstance(v, str) and any(v.lower() == i or v.lower().startswith(i + "/") for i in ids)
-               for v in values)
+    return target.urn in Links([target]).targets(source, values, prop)
 
 
 def label(resource: PolicyResource) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from pulumi_policy import PolicyResource
 
-from policies.lib.graph import label, of_type, refers_to
+from policies.lib.graph import Links, label, of_type
 from policies.lib.props import get
 from policies.lib.rules import Refs, Resource, setting
 from policies.lib.types import (
@@ -155,17 +155,19 @@ def variable_group_secrets(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]
 def prod_environment_checks(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]
                             ) -> Iterator[tuple[str, str | None]]:
     pattern = re.compile(cfg["productionPattern"], re.I)
-    approvals = of_type(resources, ADO_CHECK_APPROVAL)
-    branch_controls = of_type(resources, ADO_CHECK_BRANCH_CONTROL)
+    links = Links(resources)
+    approvals = [(c, links.targets(c, prop="targetResourceId")) for c in of_type(resources, ADO_CHECK_APPROVAL)]
+    branch_controls = [(c, links.targets(c, prop="targetResourceId"))
+                       for c in of_type(resources, ADO_CHECK_BRANCH_CONTROL)]
     for env in of_type(resources, ADO_ENVIRONMENT):
         if not pattern.search(str(env.props.get("name", env.name))):
             continue
-        approval = [c for c in approvals if refers_to(c, env, [], prop="targetResourceId")]
+        approval = [c for c, targets in approvals if env.urn in targets]
         if not approval:
             yield f"{label(env)} has no approval check", env.urn
         elif all(c.props.get("requesterCanApprove") for c in approval):
             yield f"{label(env)}: the requester can approve their own deployment", env.urn
-        branch = [c for c in branch_controls if refers_to(c, env, [], prop="targetResourceId")]
+        branch = [c for c, targets in branch_controls if env.urn in targets]
         if not branch:
             yield f"{label(env)} has no branch control check", env.urn
         elif not any(c.props.get("verifyBranchProtection") for c in branch):

@@ -7,7 +7,7 @@ from typing import Any
 
 from pulumi_policy import PolicyResource
 
-from policies.lib.graph import label, of_type, refers_to
+from policies.lib.graph import Links, label, of_type
 from policies.lib.rules import Refs, Resource, setting
 from policies.lib.types import KEY_VAULT, LOCK, LOG_ANALYTICS, ML_WORKSPACE, REGISTRY, ROLE_ASSIGNMENT, STORAGE_ACCOUNT
 from policies.security import RULES
@@ -86,8 +86,9 @@ def protected(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]) -> It
     if not cfg["required"]:
         return
     locks = [lk for lk in of_type(resources, LOCK) if lk.props.get("level") == "CanNotDelete"]
+    locked = Links(resources).referenced(locks, lambda lk: [lk.props.get("scope")], prop="scope")
     for resource in of_type(resources, *cfg["lockedTypes"]):
-        if not any(refers_to(lk, resource, [lk.props.get("scope")], prop="scope") for lk in locks):
+        if resource.urn not in locked:
             yield f"{label(resource)} has no CanNotDelete lock", resource.urn
     for resource in of_type(resources, *cfg["protectedTypes"]):
         if not resource.opts.protect:

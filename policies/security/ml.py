@@ -7,7 +7,7 @@ from typing import Any
 
 from pulumi_policy import PolicyResource
 
-from policies.lib.graph import label, of_type, refers_to
+from policies.lib.graph import Links, label, of_type
 from policies.lib.props import expect, expect_one_of, get
 from policies.lib.rules import Refs, Resource, setting
 from policies.lib.types import (
@@ -206,11 +206,12 @@ def compute_identity(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     refs=Refs(mcsb=("NS-1",), azure_policy=("7804b5c7-01dc-4723-969b-ae300cc07ff1",), psrule=("Azure.ML.ComputeVnet",)),
 )
 def compute_network(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]) -> Iterator[tuple[str, str | None]]:
-    workspaces = of_type(resources, ML_WORKSPACE)
+    workspaces = {w.urn: w for w in of_type(resources, ML_WORKSPACE)}
+    links = Links(resources)
     for compute in of_type(resources, ML_COMPUTE):
         if get(compute.props, "properties.properties.subnet.id"):
             continue
-        owners = [w for w in workspaces if refers_to(compute, w)]
+        owners = [workspaces[urn] for urn in sorted(links.targets(compute)) if urn in workspaces]
         isolated = [w for w in owners if get(w.props, "managedNetwork.isolationMode", "Disabled") != "Disabled"]
         if not isolated:
             yield (f"{label(compute)} has no subnet and its workspace has no managed network isolation"
@@ -229,15 +230,15 @@ def compute_network(resources: Sequence[PolicyResource], cfg: Mapping[str, Any])
 )
 def workspace_private_endpoint(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]
                                ) -> Iterator[tuple[str, str | None]]:
-    endpoints = of_type(resources, PRIVATE_ENDPOINT)
+    links = Links(resources)
+    linked: set[str] = set()
+    for pep in of_type(resources, PRIVATE_ENDPOINT):
+        for connection in get(pep.props, "privateLinkServiceConnections", []) or []:
+            if "amlworkspace" in (get(connection, "groupIds", []) or []):
+                linked |= links.targets(pep, [get(connection, "privateLinkServiceId")],
+                                        prop="privateLinkServiceConnections")
     for ws in of_type(resources, ML_WORKSPACE):
-        linked = False
-        for pep in endpoints:
-            for connection in get(pep.props, "privateLinkServiceConnections", []) or []:
-                if "amlworkspace" in (get(connection, "groupIds", []) or []) and refers_to(
-                        pep, ws, [get(connection, "privateLinkServiceId")], prop="privateLinkServiceConnections"):
-                    linked = True
-        if not linked:
+        if ws.urn not in linked:
             yield f"{label(ws)} has no private endpoint with group amlworkspace", ws.urn
 
 

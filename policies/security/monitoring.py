@@ -7,7 +7,7 @@ from typing import Any
 
 from pulumi_policy import PolicyResource
 
-from policies.lib.graph import label, of_type, refers_to
+from policies.lib.graph import Links, label, of_type
 from policies.lib.props import get
 from policies.lib.rules import Refs, Resource, setting
 from policies.lib.types import (
@@ -137,6 +137,7 @@ DIAGNOSED = {"ML workspace": ML_WORKSPACE, "Key Vault": KEY_VAULT, "container re
 )
 def diagnostics(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]) -> Iterator[tuple[str, str | None]]:
     settings = [d for d in of_type(resources, DIAGNOSTIC_SETTING) if d.props.get("workspaceId")]
+    diagnosed = Links(resources).referenced(settings, lambda d: [d.props.get("resourceUri")], prop="resourceUri")
     for resource in of_type(resources, *cfg["resourceTypes"]):
-        if not any(refers_to(d, resource, [d.props.get("resourceUri")], prop="resourceUri") for d in settings):
+        if resource.urn not in diagnosed:
             yield f"{label(resource)} has no diagnostic setting sending to Log Analytics", resource.urn
