@@ -1,7 +1,11 @@
-"""Command line: ``python -m preflight <stack> [--dir DIR] [--debug]``.
+"""Command line: ``python -m preflight <stack> [--format F[,F...]] [--output DIR] [--baseline report.json] ...``.
 
-Exit codes: 0 the plan was produced; 2 a usage, configuration or program error (one clear message on stderr, the
-user's file and line for a program exception, and a traceback only with ``--debug``).
+Evaluates the stack's program offline and runs every policy pack under ``policies/`` over it; writes the report in
+the chosen formats (terminal, markdown, sarif, junit, json).
+
+Exit codes: 0 no mandatory violation (with ``--baseline``: no *new* one); 1 mandatory violations; 2 a usage,
+configuration or program error (one clear message on stderr, the user's file and line for a program exception, a
+traceback only with ``--debug``).
 """
 
 from __future__ import annotations
@@ -11,9 +15,11 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import TextIO
 
-EXIT_OK = 0
-EXIT_ERROR = 2
+from preflight.report import EXIT_ERROR
+
+FORMAT_NAMES = ("terminal", "markdown", "sarif", "junit", "json")
 
 
 def _program_location(error: BaseException, project_dir: Path) -> str:
@@ -28,32 +34,111 @@ def _program_location(error: BaseException, project_dir: Path) -> str:
     return location
 
 
+def _formats(values: list[str] | None, parser: argparse.ArgumentParser) -> list[str]:
+    chosen: list[str] = []
+    for value in values or ["terminal"]:
+        for name in (v.strip() for v in value.split(",")):
+            if name == "all":
+                chosen += [f for f in FORMAT_NAMES if f not in chosen]
+            elif name in FORMAT_NAMES:
+                if name not in chosen:
+                    chosen.append(name)
+            else:
+                parser.error(f"--format {name!r} is not a format; use {', '.join(FORMAT_NAMES)} or all "
+                             "(several separated by commas)")
+    return chosen
+
+
+class Ticker:
+    """Progress on stderr: one line rewritten in place on a terminal, else a line at most every few seconds."""
+
+    def __init__(self, stream: TextIO, mode: str) -> None:
+        self.stream = stream
+        self.live = stream.isatty()
+        self.enabled = mode == "always" or (mode == "auto" and self.live)
+        self.last = 0.0
+        self.shown = False
+
+    def __call__(self, message: str) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if self.live:
+            self.stream.write(f"\r\033[K{message}")
+            self.shown = True
+        elif now - self.last >= 2.0 or message.endswith(" s"):
+            self.stream.write(f"preflight: {message}\n")
+            self.last = now
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.live and self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m preflight",
-                                     description="Show offline what `pulumi up` would create for a stack.")
+    parser = argparse.ArgumentParser(
+        prog="python -m preflight",
+        description="Evaluate a stack offline and check it against the policy packs: the pull-request gate.",
+        epilog="Exit codes: 0 no mandatory violation (with --baseline: no new one), 1 mandatory violations, "
+               "2 usage, configuration or program error.")
     parser.add_argument("stack", help="stack name; its config is read from Pulumi.<stack>.yaml")
     parser.add_argument("--dir", type=Path, default=Path.cwd(), help="project directory (default: current)")
+    parser.add_argument("--format", action="append", metavar="F[,F...]",
+                        help=f"report formats: {', '.join(FORMAT_NAMES)} or all (default: terminal); repeatable")
+    parser.add_argument("--output", type=Path, metavar="DIR",
+                        help="write every chosen format to DIR (preflight.txt, .md, .sarif, .junit.xml, .json); "
+                             "without it a single format is printed")
+    parser.add_argument("--baseline", type=Path, metavar="REPORT.json",
+                        help="a JSON report of the target branch: mark findings new or existing, fail only on new "
+                             "mandatory ones, and list resources added, removed and changed")
+    parser.add_argument("--pack", action="append", metavar="NAME",
+                        help="run only this pack folder under policies/ (repeatable; default: all)")
+    parser.add_argument("--no-policies", action="store_true", help="only evaluate the program")
+    parser.add_argument("--tree", action="store_true", help="add the component tree to the terminal summary")
+    parser.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
+                        help="progress on stderr (auto: when stderr is a terminal)")
     parser.add_argument("--debug", action="store_true", help="print tracebacks for program errors")
     args = parser.parse_args(argv)
 
-    started = time.perf_counter()
+    formats = _formats(args.format, parser)
+    if args.output is None and len(formats) > 1:
+        parser.error(f"{len(formats)} formats ({', '.join(formats)}) need --output DIR; without it choose one")
+    project_dir: Path = args.dir
+    policies_dir = project_dir / "policies"
+    for pack in args.pack or []:
+        if not (policies_dir / pack / "PulumiPolicy.yaml").is_file():
+            known = sorted(p.parent.name for p in policies_dir.glob("*/PulumiPolicy.yaml"))
+            parser.error(f"--pack {pack!r} is not a policy pack under {policies_dir}; packs: "
+                         f"{', '.join(known) or 'none'}")
+
     import pulumi
 
-    from preflight.plan import Plan
-    from preflight.program import evaluate
+    from policies.harness import HarnessError
+    from preflight import render
+    from preflight.report import ReportError, compare, load_baseline
+    from preflight.run import RunOptions, run
     from preflight.stack_config import StackConfigError, load_stack_config
 
+    ticker = Ticker(sys.stderr, args.progress)
     try:
-        config = load_stack_config(args.dir, args.stack)
-        records = evaluate(args.dir, config)
-    except StackConfigError as error:
+        baseline = load_baseline(args.baseline) if args.baseline else None
+        config = load_stack_config(project_dir, args.stack)
+        report = run(project_dir, config, RunOptions(policies=not args.no_policies, packs=args.pack), ticker)
+        if baseline is not None:
+            report = compare(report, baseline, str(args.baseline))
+    except (StackConfigError, ReportError, HarnessError) as error:
+        ticker.done()
         print(f"preflight: {error}", file=sys.stderr)
         return EXIT_ERROR
     except pulumi.RunError as error:
+        ticker.done()
         print(f"preflight: stack {args.stack}: {error}", file=sys.stderr)
         return EXIT_ERROR
     except Exception as error:
-        where = _program_location(error, args.dir)
+        ticker.done()
+        where = _program_location(error, project_dir)
         print(f"preflight: the program failed{' at ' + where if where else ''}: "
               f"{type(error).__name__}: {error}", file=sys.stderr)
         if args.debug:
@@ -61,11 +146,27 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print("preflight: run with --debug for the traceback", file=sys.stderr)
         return EXIT_ERROR
+    ticker.done()
 
-    plan = Plan(project=config.project, stack=config.stack, records=tuple(records))
-    print(plan.render())
-    print(f"\nEvaluated offline in {time.perf_counter() - started:.2f} s (no cloud account, no Pulumi CLI).")
-    return EXIT_OK
+    if args.output is not None:
+        try:
+            args.output.mkdir(parents=True, exist_ok=True)
+            for name in formats:
+                file_name, renderer = render.FORMATS[name]
+                text = render.terminal(report, tree=args.tree) + "\n" if name == "terminal" else \
+                    renderer(report, project_dir)
+                (args.output / file_name).write_text(text)
+        except OSError as error:
+            print(f"preflight: cannot write reports to {args.output}: {error.strerror or error}", file=sys.stderr)
+            return EXIT_ERROR
+    if "terminal" in formats:
+        print(render.terminal(report, tree=args.tree))
+        if args.output is not None:
+            print(f"\nReports ({', '.join(formats)}) written to {args.output}/")
+    elif args.output is None:
+        file_name, renderer = render.FORMATS[formats[0]]
+        sys.stdout.write(renderer(report, project_dir))
+    return report.exit_code
 
 
 if __name__ == "__main__":

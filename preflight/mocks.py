@@ -12,7 +12,7 @@ needs: type, name, URN, parent, inputs, dependencies, provider and options.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -179,9 +179,11 @@ class RecordingMonitor(MockMonitor):
     else (resource references, assets) takes the SDK's path, so the answer is the same either way.
     """
 
-    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+    def __init__(self, mocks: pulumi.runtime.Mocks, progress: Callable[[int], None] | None = None) -> None:
         super().__init__(mocks)
         self.records: list[ResourceRecord] = []
+        self.progress = progress
+        """Called with the number of registrations so far, every 100 registrations (progress displays)."""
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         urn = self.make_urn(request.parent, request.type, request.name)
@@ -224,4 +226,6 @@ class RecordingMonitor(MockMonitor):
                 outputs=dict(state),
             )
         )
+        if self.progress is not None and len(self.records) % 100 == 0:
+            self.progress(len(self.records))
         return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id or "", object=response_state)

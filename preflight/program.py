@@ -104,7 +104,8 @@ def run_with_mocks(
     return monitor.records
 
 
-def evaluate(project_dir: Path, config: StackConfig, *, tuned: bool = True) -> list[ResourceRecord]:
+def evaluate(project_dir: Path, config: StackConfig, *, tuned: bool = True,
+             progress: Callable[[int], None] | None = None) -> list[ResourceRecord]:
     """Run ``project_dir/__main__.py`` with the stack's ``config``; return every resource it registered, in order."""
     main = project_dir / "__main__.py"
     root = str(project_dir.resolve())
@@ -116,5 +117,6 @@ def evaluate(project_dir: Path, config: StackConfig, *, tuned: bool = True) -> l
         stack=config.stack,
         config=config.values,
         secret_keys=config.secret_keys,
+        monitor=RecordingMonitor(PlatformMocks(), progress=progress),
         tuned=tuned,
     )

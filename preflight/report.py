@@ -1,0 +1,416 @@
+"""The preflight's result as data: resources, policy findings, timings and (in pull-request mode) the comparison with a
+baseline report. Every output format is rendered from a :class:`Report`; the JSON format is :meth:`Report.to_json`
+and reads back with :meth:`Report.from_json` (the baseline of a later run).
+
+Nothing secret reaches a report: input values the program marked secret become ``[secret]``, and any text of such a
+value found in a violation message is replaced the same way. Config values set with ``--secret`` are never decrypted
+in the first place (``preflight.stack_config``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret
+
+from policies.harness import Violation
+from preflight.analysis import PackResult, PolicyMeta
+from preflight.mocks import ResourceRecord
+from preflight.stack_config import SECRET_PLACEHOLDER
+
+SCHEMA = "mlops-platform/preflight-report/v1"
+EXIT_OK, EXIT_MANDATORY, EXIT_ERROR = 0, 1, 2
+#: At most this many changed input paths are listed per resource.
+MAX_CHANGED_KEYS = 25
+
+
+class ReportError(Exception):
+    """A report file (``--baseline``) that cannot be read."""
+
+
+@dataclass(frozen=True)
+class ResourceEntry:
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    inputs: dict[str, Any]
+    """Inputs as registered, secrets replaced by ``[secret]``."""
+    source: str = ""
+    """``path:line`` (relative to the project) where the program constructed it, when known."""
+    team: str = ""
+    """The team it belongs to (from its ``team`` tag or its parent's), "" for shared resources."""
+    protect: bool = False
+    retain_on_delete: bool = False
+    delete_before_replace: bool = False
+    ignore_changes: tuple[str, ...] = ()
+    replace_on_changes: tuple[str, ...] = ()
+    aliases: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.type.rsplit(':', 1)[-1]})"
+
+
+@dataclass(frozen=True)
+class Finding:
+    pack: str
+    policy: str
+    level: str
+    """``mandatory`` (blocks), ``advisory``, or ``remediate``."""
+    severity: str
+    description: str
+    message: str
+    urn: str
+    """The resource concerned, "" for a stack-wide finding."""
+    could_not_run: bool = False
+    state: str = ""
+    """With a baseline: ``new`` or ``existing``; "" otherwise."""
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable identity across runs: pack, policy, resource and message."""
+        return hashlib.sha256("\0".join((self.pack, self.policy, self.urn, self.message)).encode()).hexdigest()[:32]
+
+    @property
+    def blocking(self) -> bool:
+        return self.level == "mandatory" and not self.could_not_run and self.state != "existing"
+
+
+@dataclass(frozen=True)
+class PackSummary:
+    name: str
+    folder: str
+    version: str
+    config_file: str
+    policies: tuple[PolicyMeta, ...]
+    start_seconds: float = 0.0
+    analysis_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    urn: str
+    type: str
+    keys: tuple[str, ...]
+    """Changed input paths (``properties.scaleSettings.maxNodeCount``) and options (``(protect)``)."""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """This run against a baseline report (the target branch)."""
+
+    baseline: str
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    changed: tuple[ResourceChange, ...] = ()
+    fixed: tuple[Finding, ...] = ()
+    """Findings of the baseline that this run no longer has."""
+
+
+@dataclass(frozen=True)
+class Timings:
+    program_seconds: float = 0.0
+    policy_seconds: float = 0.0
+    total_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Report:
+    project: str
+    stack: str
+    environment: str
+    stack_file: str
+    resources: tuple[ResourceEntry, ...]
+    packs: tuple[PackSummary, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    timings: Timings = field(default_factory=Timings)
+    comparison: Comparison | None = None
+    team_lines: dict[str, int] = field(default_factory=dict)
+    """Team name -> line of its entry in the stack file (for locations)."""
+    schema: str = SCHEMA
+
+    # -- derived -------------------------------------------------------------------------------------------------
+
+    @property
+    def azure_resources(self) -> list[ResourceEntry]:
+        return [r for r in self.resources if r.custom]
+
+    @property
+    def components(self) -> list[ResourceEntry]:
+        return [r for r in self.resources if not r.custom]
+
+    @property
+    def by_urn(self) -> dict[str, ResourceEntry]:
+        return {r.urn: r for r in self.resources}
+
+    @property
+    def blocking(self) -> list[Finding]:
+        return [f for f in self.findings if f.blocking]
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_MANDATORY if self.blocking else EXIT_OK
+
+    @property
+    def policy_count(self) -> int:
+        return sum(len(p.policies) for p in self.packs)
+
+    def policy(self, pack: str, name: str) -> PolicyMeta | None:
+        for summary in self.packs:
+            if summary.name == pack:
+                return next((p for p in summary.policies if p.name == name), None)
+        return None
+
+    def counts(self) -> Counter[tuple[str, str, str]]:
+        """(pack, severity, level) -> number of findings (could-not-run ones excluded)."""
+        return Counter((f.pack, f.severity, f.level) for f in self.findings if not f.could_not_run)
+
+    # -- JSON ----------------------------------------------------------------------------------------------------
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Report:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ReportError(f"not JSON: {error}") from None
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+            found = data.get("schema") if isinstance(data, dict) else type(data).__name__
+            raise ReportError(f"not a preflight JSON report (schema {found!r}; expected {SCHEMA!r}); produce it with "
+                              "`python -m preflight <stack> --format json`")
+        try:
+            return _load(cls, data)
+        except (KeyError, TypeError, ValueError) as error:
+            raise ReportError(f"malformed preflight report: {error}") from None
+
+
+def _load(cls: Any, data: Any) -> Any:
+    """Rebuild the dataclass ``cls`` from ``asdict`` output."""
+    kinds: dict[str, Any] = {
+        "resources": (tuple, ResourceEntry), "packs": (tuple, PackSummary), "findings": (tuple, Finding),
+        "policies": (tuple, PolicyMeta), "changed": (tuple, ResourceChange), "fixed": (tuple, Finding),
+    }
+    values = {}
+    for f in fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if f.name in kinds:
+            value = tuple(_load(kinds[f.name][1], v) for v in value)
+        elif f.name == "timings":
+            value = _load(Timings, value)
+        elif f.name == "comparison":
+            value = None if value is None else _load(Comparison, value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        values[f.name] = value
+    return cls(**values)
+
+
+# -- building a report ------------------------------------------------------------------------------------------------
+
+
+def _redact(value: Any, secrets: set[str]) -> Any:
+    if is_rpc_secret(value):
+        inner = unwrap_rpc_secret(value)
+        for leaf in _leaves(inner):
+            if isinstance(leaf, str) and leaf and leaf != SECRET_PLACEHOLDER:
+                secrets.add(leaf)
+        return SECRET_PLACEHOLDER
+    if isinstance(value, dict):
+        return {k: _redact(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v, secrets) for v in value]
+    return value
+
+
+def _leaves(value: Any) -> Iterable[Any]:
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _leaves(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _leaves(v)
+    else:
+        yield value
+
+
+def _scrub(text: str, secrets: Iterable[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 4:
+            text = text.replace(secret, SECRET_PLACEHOLDER)
+    return text
+
+
+def relative(path: str, root: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve()))
+    except ValueError:
+        return path
+
+
+def _team_of(inputs: Mapping[str, Any]) -> str:
+    tags = inputs.get("tags")
+    return str(tags.get("team", "")) if isinstance(tags, dict) else ""
+
+
+def entries(records: Sequence[ResourceRecord], project_dir: Path, secrets: set[str]) -> list[ResourceEntry]:
+    """Report entries for the recorded resources (registration order: parents before children)."""
+    teams: dict[str, str] = {}
+    out = []
+    for r in records:
+        team = _team_of(r.inputs) or teams.get(r.parent, "")
+        teams[r.urn] = team
+        out.append(ResourceEntry(
+            urn=r.urn, type=r.type, name=r.name, custom=r.custom, parent=r.parent,
+            inputs=_redact(r.inputs, secrets),
+            source=f"{relative(r.source[0], project_dir)}:{r.source[1]}" if r.source else "",
+            team=team, protect=r.protect, retain_on_delete=r.retain_on_delete,
+            delete_before_replace=r.delete_before_replace, ignore_changes=tuple(r.ignore_changes),
+            replace_on_changes=tuple(r.replace_on_changes), aliases=len(r.aliases),
+        ))
+    return out
+
+
+def findings(results: Sequence[PackResult], secrets: Iterable[str]) -> list[Finding]:
+    """Findings from every pack, in pack order, mandatory ones first."""
+    secrets = list(secrets)
+    out = []
+    for result in results:
+        for v in sorted(result.violations, key=_violation_order):
+            out.append(Finding(pack=v.pack, policy=v.policy, level=v.level, severity=v.severity,
+                               description=_scrub(v.description, secrets), message=_scrub(v.message, secrets),
+                               urn=v.urn, could_not_run=v.could_not_run))
+    return out
+
+
+_LEVEL_ORDER = {"mandatory": 0, "remediate": 1, "advisory": 2}
+_SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "": 4}
+
+
+def _violation_order(v: Violation) -> tuple[int, int, str, str]:
+    return _LEVEL_ORDER.get(v.level, 3), _SEVERITY_ORDER.get(v.severity, 4), v.policy, v.urn
+
+
+def finding_order(f: Finding) -> tuple[int, int, int, str, str]:
+    return (not f.blocking, _LEVEL_ORDER.get(f.level, 3), _SEVERITY_ORDER.get(f.severity, 4), f.policy, f.urn)
+
+
+# -- baseline --------------------------------------------------------------------------------------------------------
+
+
+def _diff(before: Any, after: Any, path: str, out: list[str]) -> None:
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in sorted(set(before) | set(after)):
+            _diff(before.get(key), after.get(key), f"{path}.{key}" if path else key, out)
+    elif isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        for i, (b, a) in enumerate(zip(before, after, strict=True)):
+            _diff(b, a, f"{path}[{i}]", out)
+    elif before != after:
+        out.append(path)
+
+
+_OPTIONS = ("protect", "retain_on_delete", "delete_before_replace", "ignore_changes", "replace_on_changes")
+
+
+def compare(current: Report, baseline: Report, baseline_name: str) -> Report:
+    """``current`` with each finding marked new or existing, and the resources added, removed and changed."""
+    if baseline.stack != current.stack or baseline.project != current.project:
+        raise ReportError(f"the baseline is for {baseline.project}/{baseline.stack}, this run for "
+                          f"{current.project}/{current.stack}; compare runs of the same stack")
+    exact: Counter[tuple[str, str, str, str]] = Counter(
+        (f.pack, f.policy, f.urn, f.message) for f in baseline.findings)
+    loose: Counter[tuple[str, str, str]] = Counter((f.pack, f.policy, f.urn) for f in baseline.findings)
+    marked = []
+    unmatched: list[Finding] = []
+    for f in current.findings:
+        key = (f.pack, f.policy, f.urn, f.message)
+        if exact[key] > 0:
+            exact[key] -= 1
+            loose[key[:3]] -= 1
+            marked.append(_with(f, state="existing"))
+        else:
+            unmatched.append(f)
+    for f in unmatched:
+        # Same rule on the same resource with a different message (a value changed): still an existing finding.
+        if loose[(f.pack, f.policy, f.urn)] > 0:
+            loose[(f.pack, f.policy, f.urn)] -= 1
+            marked.append(_with(f, state="existing"))
+        else:
+            marked.append(_with(f, state="new"))
+    current_keys = Counter((f.pack, f.policy, f.urn) for f in current.findings)
+    fixed = []
+    for f in baseline.findings:
+        triple = (f.pack, f.policy, f.urn)
+        if current_keys[triple] > 0:
+            current_keys[triple] -= 1
+        else:
+            fixed.append(_with(f, state=""))
+
+    before = {r.urn: r for r in baseline.azure_resources}
+    after = {r.urn: r for r in current.azure_resources}
+    changed = []
+    for urn in sorted(set(before) & set(after)):
+        keys: list[str] = []
+        _diff(before[urn].inputs, after[urn].inputs, "", keys)
+        keys += [f"({option})" for option in _OPTIONS
+                 if getattr(before[urn], option) != getattr(after[urn], option)]
+        if keys:
+            changed.append(ResourceChange(urn, after[urn].type, tuple(keys[:MAX_CHANGED_KEYS])
+                                          + ((f"... {len(keys) - MAX_CHANGED_KEYS} more",)
+                                             if len(keys) > MAX_CHANGED_KEYS else ())))
+    comparison = Comparison(baseline=baseline_name, added=tuple(sorted(set(after) - set(before))),
+                            removed=tuple(sorted(set(before) - set(after))), changed=tuple(changed),
+                            fixed=tuple(fixed))
+    order = {id(f): i for i, f in enumerate(marked)}
+    return _with(current, findings=tuple(sorted(marked, key=lambda f: (finding_order(f), order[id(f)]))),
+                 comparison=comparison)
+
+
+def _with(obj: Any, **changes: Any) -> Any:
+    return replace(obj, **changes)
+
+
+def load_baseline(path: Path) -> Report:
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ReportError(f"cannot read baseline {path}: {error.strerror or error}") from None
+    try:
+        return Report.from_json(text)
+    except ReportError as error:
+        raise ReportError(f"baseline {path}: {error}") from None
+
+
+def team_lines(stack_file: Path, project: str) -> dict[str, int]:
+    """Line (1-based) of each team's entry (``- name: <team>``) in the stack file, from the YAML node marks."""
+    import yaml
+
+    try:
+        root = yaml.compose(stack_file.read_text())
+    except (OSError, yaml.YAMLError):
+        return {}
+    lines: dict[str, int] = {}
+    if not isinstance(root, yaml.MappingNode):
+        return lines
+    for key, value in root.value:
+        if key.value != "config" or not isinstance(value, yaml.MappingNode):
+            continue
+        for ckey, cvalue in value.value:
+            if ckey.value in ("teams", f"{project}:teams") and isinstance(cvalue, yaml.SequenceNode):
+                for item in cvalue.value:
+                    if isinstance(item, yaml.MappingNode):
+                        for ikey, ivalue in item.value:
+                            if ikey.value == "name" and isinstance(ivalue, yaml.ScalarNode):
+                                lines[ivalue.value] = item.start_mark.line + 1
+    return lines

@@ -1,0 +1,71 @@
+"""One preflight run: evaluate the program for a stack, run the policy packs, build the :class:`Report`.
+
+The command line (``python -m preflight``) and the benchmark (``preflight.bench``) both call :func:`run`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from components.config import PROJECT, derive_environment
+from preflight import report as rep
+from preflight.analysis import run_packs
+from preflight.program import evaluate
+from preflight.stack_config import StackConfig
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    policies: bool = True
+    """Run the policy packs (False: only evaluate the program)."""
+    packs: Sequence[str] | None = None
+    """Pack folders under ``policies/`` to run (default: every pack found there)."""
+    policies_dir: Path | None = None
+    """Default: ``<project>/policies``."""
+    tuned: bool = True
+    """Fast evaluation (see ``preflight.program``); False only for "before" benchmark numbers."""
+    parallel: bool = True
+    """Packs in parallel with pipelined calls; False only for "before" benchmark numbers."""
+    fast_servicer: bool = True
+    """Packs answer with ``policies.lib.servicer.FastAnalyzer``; False only for "before" benchmark numbers."""
+
+
+def environment_of(config: StackConfig) -> str:
+    """The stack's environment as the program derives it (explicit ``environment`` key, else the stack name)."""
+    explicit = config.values.get(f"{PROJECT}:environment")
+    return explicit or derive_environment(config.stack) or "dev"
+
+
+def run(project_dir: Path, config: StackConfig, options: RunOptions = RunOptions(),
+        progress: Callable[[str], None] | None = None) -> rep.Report:
+    """Evaluate and analyze the stack described by ``config``. Program and config errors propagate."""
+    started = time.perf_counter()
+    records = evaluate(project_dir, config, tuned=options.tuned,
+                       progress=(lambda n: progress(f"program: {n} resources registered")) if progress else None)
+    program_seconds = time.perf_counter() - started
+    if progress:
+        progress(f"program: {len(records)} resources registered in {program_seconds:.1f} s")
+
+    environment = environment_of(config)
+    results = []
+    if options.policies:
+        results = run_packs(records, environment, policies_dir=options.policies_dir or project_dir / "policies",
+                            packs=options.packs, stack=config.stack, project=config.project,
+                            parallel=options.parallel, fast=options.fast_servicer, progress=progress)
+    policy_seconds = time.perf_counter() - started - program_seconds
+
+    secrets: set[str] = set()
+    entries = rep.entries(records, project_dir, secrets)
+    findings = sorted(rep.findings(results, secrets), key=rep.finding_order)
+    packs = tuple(rep.PackSummary(r.pack, r.folder, r.version, r.config_file, tuple(r.policies), r.start_seconds,
+                                  r.analysis_seconds) for r in results)
+    stack_file = rep.relative(str(config.stack_file), project_dir)
+    return rep.Report(
+        project=config.project, stack=config.stack, environment=environment, stack_file=stack_file,
+        resources=tuple(entries), packs=packs, findings=tuple(findings),
+        timings=rep.Timings(program_seconds, policy_seconds, time.perf_counter() - started),
+        team_lines=rep.team_lines(config.stack_file, config.project),
+    )
