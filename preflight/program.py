@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pulumi
+from pulumi.runtime.settings import ROOT as ROOT_RESOURCE
 from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
@@ -90,6 +91,9 @@ def run_with_mocks(
     a ``monitor`` to inspect what was registered before the failure.
     """
     monitor = monitor or RecordingMonitor(PlatformMocks())
+    # A fresh root stack resource per run: set_mocks keeps an existing one, and with it the previous run's stack
+    # name and stack transformations (greenfield would leak into the next run).
+    ROOT_RESOURCE.set(None)
     pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(dict(config or {}), sorted(secret_keys))
     SETTINGS.rpc_manager.clear()

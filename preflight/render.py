@@ -32,6 +32,8 @@ def _plural(n: int, word: str) -> str:
 
 
 def _verdict(report: Report) -> str:
+    if not report.packs:
+        return "NOT CHECKED: no policy pack ran"
     blocking = report.blocking
     if not blocking:
         return "PASSED: no mandatory violation" + (" (none new)" if report.comparison else "")
@@ -123,8 +125,11 @@ def tree_lines(report: Report) -> list[str]:
     def walk(r: ResourceEntry, indent: str, last: bool, top: bool) -> None:
         branch = "" if top else ("└─ " if last else "├─ ")
         if r.custom:
-            flags = [f for f, on in (("protect", r.protect), ("retain", r.retain_on_delete)) if on]
-            label = f"{r.type}  {r.name}" + (f"  [{', '.join(flags)}]" if flags else "")
+            replace_on = ",".join(path.rsplit(".", 1)[-1] for path in r.replace_on_changes)
+            flags = [f for f, on in (("protect", r.protect), ("retain", r.retain_on_delete),
+                                     (f"replace-on:{replace_on}", bool(replace_on))) if on]
+            label = f"{r.type}  {r.name}" + (f"  ({r.azure_name})" if r.azure_name else "")
+            label += f"  [{', '.join(flags)}]" if flags else ""
         else:
             label = f"{r.type}  {r.name}  — {_plural(counts.get(r.urn, 0), 'resource')}"
         lines.append(f"{indent}{branch}{label}")
@@ -135,6 +140,10 @@ def tree_lines(report: Report) -> list[str]:
 
     for root in [r for r in report.resources if r.parent not in urns]:
         walk(root, "", True, True)
+    types = counts_by_type(report)
+    width = max((len(t) for t in types), default=10)
+    lines += ["", "Resources by type:", *(f"  {t:<{width}}  {n:>4}" for t, n in sorted(types.items())),
+              f"  {'total':<{width}}  {len(report.resources):>4}"]
     return lines
 
 

@@ -43,6 +43,8 @@ class ResourceEntry:
     parent: str
     inputs: dict[str, Any]
     """Inputs as registered, secrets replaced by ``[secret]``."""
+    azure_name: str = ""
+    """The name the resource gets in Azure (from the mock provider's answer), "" for components."""
     source: str = ""
     """``path:line`` (relative to the project) where the program constructed it, when known."""
     team: str = ""
@@ -274,6 +276,7 @@ def entries(records: Sequence[ResourceRecord], project_dir: Path, secrets: set[s
         out.append(ResourceEntry(
             urn=r.urn, type=r.type, name=r.name, custom=r.custom, parent=r.parent,
             inputs=_redact(r.inputs, secrets),
+            azure_name=str(r.outputs.get("name", "")) if r.custom else "",
             source=f"{relative(r.source[0], project_dir)}:{r.source[1]}" if r.source else "",
             team=team, protect=r.protect, retain_on_delete=r.retain_on_delete,
             delete_before_replace=r.delete_before_replace, ignore_changes=tuple(r.ignore_changes),

@@ -6,7 +6,7 @@ The command line (``python -m preflight``) and the benchmark (``preflight.bench`
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +25,8 @@ class RunOptions:
     """Pack folders under ``policies/`` to run (default: every pack found there)."""
     policies_dir: Path | None = None
     """Default: ``<project>/policies``."""
+    overrides: Mapping[str, Mapping[str, object]] | None = None
+    """Policy name -> config properties merged over the environment's config file (tests pin ``asOf`` dates)."""
     tuned: bool = True
     """Fast evaluation (see ``preflight.program``); False only for "before" benchmark numbers."""
     parallel: bool = True
@@ -54,6 +56,7 @@ def run(project_dir: Path, config: StackConfig, options: RunOptions = RunOptions
     if options.policies:
         results = run_packs(records, environment, policies_dir=options.policies_dir or project_dir / "policies",
                             packs=options.packs, stack=config.stack, project=config.project,
+                            overrides={k: dict(v) for k, v in (options.overrides or {}).items()},
                             parallel=options.parallel, fast=options.fast_servicer, progress=progress)
     policy_seconds = time.perf_counter() - started - program_seconds
 

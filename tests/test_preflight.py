@@ -20,12 +20,16 @@ def run_preflight(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[s
                           timeout=120, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
 
 
-def make_project(tmp_path: Path, stack_config: dict[str, object], main: str | None = None) -> Path:
-    """A copy of the project with its own stack file (and optionally its own program)."""
+def make_project(tmp_path: Path, stack_config: dict[str, object], main: str | None = None, *,
+                 stack: str = "dev", policies: bool = False) -> Path:
+    """A copy of the project with its own stack file (and optionally its own program, and the policy packs)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     for name in ("Pulumi.yaml", "__main__.py"):
         shutil.copy(ROOT / name, tmp_path / name)
     shutil.copytree(ROOT / "components", tmp_path / "components")
-    (tmp_path / "Pulumi.dev.yaml").write_text(yaml.safe_dump({"config": stack_config}))
+    if policies:
+        (tmp_path / "policies").symlink_to(ROOT / "policies")
+    (tmp_path / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": stack_config}))
     if main is not None:
         (tmp_path / "__main__.py").write_text(main)
     return tmp_path
@@ -59,10 +63,12 @@ def test_unknown_stack_lists_the_stacks_there() -> None:
 
 
 def test_dev_plan_prints_the_component_tree_and_counts() -> None:
-    result = run_preflight("dev")
+    result = run_preflight("dev", "--tree")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert out.startswith("Plan for mlops-platform/dev: 59 Azure resources in 6 components would be created")
+    assert out.startswith("Preflight mlops-platform/dev (dev): 59 Azure resources in 6 components; 3 packs, 78 "
+                          "policies\n")
+    assert out.rstrip().endswith("PASSED: no mandatory violation")
     assert "mlops:platform:Platform  platform  — 59 resources" in out
     assert "├─ mlops:ml:Workspace  churn  — 25 resources" in out
     assert "└─ mlops:ml:Workspace  fraud-detection  — 25 resources" in out
@@ -74,9 +80,10 @@ def test_dev_plan_prints_the_component_tree_and_counts() -> None:
 
 
 def test_prod_plan_shows_protection() -> None:
-    result = run_preflight("prod")
+    result = run_preflight("prod", "--tree", "--no-policies")
     assert result.returncode == 0, result.stderr
-    assert "Plan for mlops-platform/prod: 75 Azure resources in 8 components" in result.stdout
+    assert result.stdout.startswith("Preflight mlops-platform/prod (prod): 75 Azure resources in 8 components")
+    assert result.stdout.rstrip().endswith("NOT CHECKED: no policy pack ran")
     # 34 characters would exceed the 33 Azure allows for a workspace name: shortened, with a digest.
     assert "(mlw-mlops-fraud-det-prod-weu-b051)  [protect, retain]" in result.stdout
 
@@ -105,9 +112,20 @@ def test_plain_text_secret_is_refused_without_echoing_it(tmp_path: Path) -> None
 def test_secure_values_never_reach_the_output(tmp_path: Path) -> None:
     config = dev_config()
     config["azure-native:clientSecret"] = {"secure": "v1:SECRETCIPHERTEXT"}
-    result = run_preflight("dev", "--dir", str(make_project(tmp_path, config)))
+    config["mlops-platform:tags"]["owner"] = {"secure": "v1:OWNERCIPHERTEXT"}  # type: ignore[index]
+    config["mlops-platform:alert_emails"] = ["ops@contoso.com"]
+    project = make_project(tmp_path / "project", config, policies=True)
+    out = tmp_path / "out"
+    result = run_preflight("dev", "--dir", str(project), "--format", "all", "--output", str(out), "--progress",
+                           "always")
     assert result.returncode == 0, result.stderr
-    assert "SECRETCIPHERTEXT" not in result.stdout + result.stderr
+    written = {p.name: p.read_text() for p in out.iterdir()}
+    assert sorted(written) == ["preflight.json", "preflight.junit.xml", "preflight.md", "preflight.sarif",
+                               "preflight.txt"]
+    for text in [result.stdout, result.stderr, *written.values()]:
+        assert "CIPHERTEXT" not in text
+    # The owner tag reached the resources as the secret placeholder, never as a value.
+    assert SECRET_PLACEHOLDER in written["preflight.json"]
 
 
 def test_program_exception_reports_file_and_line(tmp_path: Path) -> None:
@@ -132,3 +150,59 @@ def test_usage_error_exits_2() -> None:
     result = run_preflight()
     assert result.returncode == 2
     assert "usage: python -m preflight" in result.stderr
+
+
+def insecure_prod_config() -> dict[str, object]:
+    config = dict(yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())["config"])
+    config["mlops-platform:network"] = {"isolation_mode": "AllowInternetOutbound",
+                                        "private_endpoint_subnet_id": config["mlops-platform:network"][  # type: ignore[index]
+                                            "private_endpoint_subnet_id"]}
+    config["mlops-platform:locks"] = False
+    return config
+
+
+def test_mandatory_violations_exit_1_and_a_baseline_of_them_exits_0(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "project", insecure_prod_config(), stack="prod", policies=True)
+    base = tmp_path / "base"
+    first = run_preflight("prod", "--dir", str(project), "--format", "json,terminal", "--output", str(base))
+    assert first.returncode == 1, first.stderr
+    assert "BLOCKED: " in first.stdout and "mandatory violation" in first.stdout
+    again = run_preflight("prod", "--dir", str(project), "--baseline", str(base / "preflight.json"))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert again.stdout.rstrip().endswith("PASSED: no mandatory violation (none new)")
+    assert "0 added, 0 removed, 0 changed resources" in again.stdout
+
+
+def test_single_format_goes_to_stdout() -> None:
+    result = run_preflight("dev", "--format", "sarif")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["version"] == "2.1.0"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--format", "json,sarif"], "2 formats (json, sarif) need --output DIR; without it choose one"),
+    (["--format", "yaml"], "--format 'yaml' is not a format; use terminal, markdown, sarif, junit, json or all"),
+    (["--pack", "secrity"], "--pack 'secrity' is not a policy pack under"),
+    (["--baseline", "/nonexistent/base.json"], "preflight: cannot read baseline /nonexistent/base.json"),
+])
+def test_bad_arguments_exit_2_with_a_message(args: list[str], message: str) -> None:
+    result = run_preflight("dev", *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unwritable_output_exits_2(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = run_preflight("dev", "--no-policies", "--format", "json,sarif", "--output", str(blocker / "out"))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"preflight: cannot write reports to {blocker / 'out'}")
+
+
+def test_progress_lines_on_request() -> None:
+    result = run_preflight("dev", "--progress", "always")
+    assert result.returncode == 0, result.stderr
+    assert "preflight: program: 65 resources registered in " in result.stderr
+    quiet = run_preflight("dev", "--progress", "never")
+    assert quiet.stderr == ""
