@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
+PREFLIGHT_ARGS ?=
+BENCH_ARGS ?= --dev
 
-.PHONY: preflight test lint typecheck catalogue policy-bench clean
+.PHONY: preflight test lint typecheck catalogue policy-bench bench clean
 
 # The virtualenv is rebuilt whenever a requirements file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -13,9 +15,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-## Offline plan of a stack (default dev): what `pulumi up` would create, with no cloud account or CLI.
+## The pull-request gate, offline: evaluate a stack (default dev), run every policy pack, write all report formats
+## to out/ (terminal, Markdown, SARIF, JUnit, JSON). Exit 1 on a mandatory violation. PREFLIGHT_ARGS adds options,
+## e.g. PREFLIGHT_ARGS="--baseline base.json" (docs/preflight.md).
 preflight: $(VENV)/.installed
-	$(PY) -m preflight $(STACK)
+	$(PY) -m preflight $(STACK) --tree --format all --output out $(PREFLIGHT_ARGS)
 
 ## Lint, type check and the test suite (pytest exit code 5, "no tests collected", fails the target).
 test: $(VENV)/.installed lint typecheck
@@ -34,6 +38,10 @@ catalogue: $(VENV)/.installed
 ## Time pack start-up and analysis of a stack through the analyzer protocol.
 policy-bench: $(VENV)/.installed
 	$(PY) -m policies.bench $(STACK)
+
+## Benchmark the preflight on generated platforms of 1, 10, 100 and 300 teams (docs/performance.md).
+bench: $(VENV)/.installed
+	$(PY) -m preflight.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache out

@@ -111,6 +111,13 @@ class Violation:
 
 
 def _to_value(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is bool or kind is int or kind is float or value is None:
+        return value
+    if kind is dict:
+        return {str(k): _to_value(v) for k, v in value.items()}
+    if kind is list:
+        return [_to_value(v) for v in value]
     if isinstance(value, Secret):
         return {_SECRET_SIG: _SECRET_VALUE, "value": _to_value(value.value)}
     if isinstance(value, Mapping):
@@ -326,6 +333,17 @@ class PolicyPackProcess:
         return str(self._stub.GetPluginInfo(empty_pb2.Empty()).version)
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
+
+    def peak_memory_mb(self) -> float:
+        """The pack process's peak resident memory so far (Linux ``VmHWM``; 0 where unavailable)."""
+        try:
+            status = Path(f"/proc/{self._process.pid}/status").read_text()
+        except OSError:
+            return 0.0
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
 
     def close(self) -> None:
         channel = getattr(self, "_channel", None)

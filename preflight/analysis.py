@@ -12,7 +12,6 @@ start) and sent to every pack, each keeping a window of calls in flight.
 from __future__ import annotations
 
 import importlib
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -99,6 +98,7 @@ class PackResult:
     violations: list[Violation]
     start_seconds: float = 0.0
     analysis_seconds: float = 0.0
+    peak_memory_mb: float = 0.0
 
     @property
     def mandatory(self) -> list[Violation]:
@@ -166,31 +166,39 @@ class Progress:
             self.report(f"policies: {parts}")
 
 
-def run_packs(records: Sequence[ResourceRecord], environment: str, *, policies_dir: Path = Path("policies"),
-              packs: Iterable[str] | None = None, overrides: dict[str, dict[str, object]] | None = None,
-              stack: str = "", project: str = "", parallel: bool = True, fast: bool = True,
-              progress: Callable[[str], None] | None = None) -> list[PackResult]:
-    """Start each pack, configure it with ``policies/<pack>/config/<environment>.json`` (plus ``overrides``, keyed
-    by policy name), and analyze ``records``.
+class PackRunner:
+    """The packs of one preflight run: started with :meth:`start` (in the background, so they boot while the program
+    is evaluated), then given the records with :meth:`analyze`. A context manager; closing stops every pack.
 
-    ``parallel=False`` runs the packs one after the other with one call at a time, and ``fast=False`` makes the packs
-    use pulumi-policy's own servicer: the benchmark's "before" numbers.
+    Each pack is configured with ``policies/<pack>/config/<environment>.json`` (plus ``overrides``, keyed by policy
+    name). ``parallel=False`` runs the packs one after the other with one call at a time, and ``fast=False`` makes
+    the packs use pulumi-policy's own servicer: the benchmark's "before" numbers.
     """
-    folders = list(packs) if packs is not None else discover_packs(policies_dir)
-    env = {SERVICER_ENV: "upstream"} if not fast else {}
-    root = policies_dir.resolve().parent
 
-    def start(folder: str) -> tuple[PolicyPackProcess, str, float]:
+    def __init__(self, environment: str, *, policies_dir: Path = Path("policies"), packs: Iterable[str] | None = None,
+                 overrides: Mapping[str, Mapping[str, object]] | None = None, stack: str = "", project: str = "",
+                 parallel: bool = True, fast: bool = True) -> None:
+        self.environment = environment
+        self.policies_dir = policies_dir
+        self.folders = list(packs) if packs is not None else discover_packs(policies_dir)
+        self.overrides = {k: dict(v) for k, v in (overrides or {}).items()}
+        self.stack, self.project = stack or environment, project or "project"
+        self.parallel, self.fast = parallel, fast
+        self._pool = ThreadPoolExecutor(max_workers=max(1, len(self.folders)))
+        self._starting: list[Future[tuple[PolicyPackProcess, str, float]]] = []
+
+    def _start_one(self, folder: str) -> tuple[PolicyPackProcess, str, float]:
         began = time.perf_counter()
-        pack = PolicyPackProcess(policies_dir / folder, stack=stack or environment, project=project or "project",
-                                 env=env)
+        pack = PolicyPackProcess(self.policies_dir / folder, stack=self.stack, project=self.project,
+                                 env={SERVICER_ENV: "upstream"} if not self.fast else {})
         try:
-            config_file = policies_dir / folder / "config" / f"{environment}.json"
+            config_file = self.policies_dir / folder / "config" / f"{self.environment}.json"
             known = {p.name for p in pack.policies()}
-            mine = {policy: values for policy, values in (overrides or {}).items() if policy in known}
+            mine = {policy: values for policy, values in self.overrides.items() if policy in known}
             used = ""
             if config_file.is_file():
                 pack.configure_file(config_file, overrides=mine)
+                root = self.policies_dir.resolve().parent
                 used = str(config_file.resolve().relative_to(root)) if config_file.resolve().is_relative_to(root) \
                     else str(config_file)
             elif mine:
@@ -200,51 +208,85 @@ def run_packs(records: Sequence[ResourceRecord], environment: str, *, policies_d
             raise
         return pack, used, time.perf_counter() - began
 
-    custom = [r for r in records if r.custom]
-    tracker = Progress(total=len(custom), report=progress)
+    def start(self) -> None:
+        """Start every pack in the background (sequential runs start each pack when its turn comes)."""
+        if self.parallel and not self._starting:
+            self._starting = [self._pool.submit(self._start_one, f) for f in self.folders]
 
-    def analyze(folder: str, started: tuple[PolicyPackProcess, str, float], requests: Sequence[Any],
-                stack_request: Any) -> PackResult:
-        pack, used, start_seconds = started
-        with pack:
-            began = time.perf_counter()
-            policies = _policies(pack, folder)
-            types = relevant_types(policies)
-            if fast and types is not None:
-                # No rule of this pack looks at other types: the answers for them would be empty.
-                requests = [r for r in requests if r.type in types]
-            violations = pack.analyze_all(requests, window=32 if parallel else 1,
-                                          done=lambda n: tracker.update(pack.name, n))
-            violations += pack.analyze_stack_request(stack_request)
-            return PackResult(pack.name, folder, pack.version, used, policies, violations,
-                              start_seconds, time.perf_counter() - began)
+    def _started(self) -> list[tuple[PolicyPackProcess, str, float]]:
+        wait(self._starting)
+        failed = [f.exception() for f in self._starting if f.exception() is not None]
+        if failed:
+            self.close()
+            raise failed[0]  # type: ignore[misc]
+        return [f.result() for f in self._starting]
 
-    def build() -> tuple[list[Any], Any]:
-        return ([analyze_request(_resource(r, outputs=False)) for r in custom],
-                analyze_stack_request([_resource(r, outputs=True) for r in records]))
+    def analyze(self, records: Sequence[ResourceRecord], progress: Callable[[str], None] | None = None
+                ) -> list[PackResult]:
+        custom = [r for r in records if r.custom]
+        tracker = Progress(total=len(custom), report=progress)
 
-    if not parallel:
-        results = []
-        for folder in folders:
-            started = start(folder)
-            requests, stack_request = build()
-            results.append(analyze(folder, started, requests, stack_request))
-        return results
+        def build() -> tuple[list[Any], Any]:
+            return ([analyze_request(_resource(r, outputs=False)) for r in custom],
+                    analyze_stack_request([_resource(r, outputs=True) for r in records]))
 
-    with ThreadPoolExecutor(max_workers=max(1, len(folders))) as pool:
-        starting: list[Future[tuple[PolicyPackProcess, str, float]]] = [pool.submit(start, f) for f in folders]
+        def analyze(folder: str, started: tuple[PolicyPackProcess, str, float], requests: Sequence[Any],
+                    stack_request: Any) -> PackResult:
+            pack, used, start_seconds = started
+            with pack:
+                began = time.perf_counter()
+                policies = _policies(pack, folder)
+                types = relevant_types(policies)
+                if self.fast and types is not None:
+                    # No rule of this pack looks at other types: the answers for them would be empty.
+                    requests = [r for r in requests if r.type in types]
+                violations = pack.analyze_all(requests, window=32 if self.parallel else 1,
+                                              done=lambda n: tracker.update(pack.name, n))
+                violations += pack.analyze_stack_request(stack_request)
+                return PackResult(pack.name, folder, pack.version, used, policies, violations,
+                                  start_seconds, time.perf_counter() - began, pack.peak_memory_mb())
+
+        if not self.parallel:
+            results = []
+            for folder in self.folders:
+                started = self._start_one(folder)
+                requests, stack_request = build()
+                results.append(analyze(folder, started, requests, stack_request))
+            return results
+
+        self.start()
         try:
             requests, stack_request = build()
-        finally:
-            wait(starting)
-            failed = [f.exception() for f in starting if f.exception() is not None]
-            if failed or sys.exc_info()[0] is not None:
-                for f in starting:
-                    if f.exception() is None:
-                        f.result()[0].close()
-        if failed:
-            raise failed[0]  # type: ignore[misc]
-        ready = [f.result() for f in starting]
-        analyses = [pool.submit(analyze, folder, s, requests, stack_request)
-                    for folder, s in zip(folders, ready, strict=True)]
+        except BaseException:
+            self.close()
+            raise
+        ready = self._started()
+        analyses = [self._pool.submit(analyze, folder, s, requests, stack_request)
+                    for folder, s in zip(self.folders, ready, strict=True)]
         return [f.result() for f in analyses]
+
+    def close(self) -> None:
+        """Stop every pack that was started (analyzed packs are already closed; closing twice is harmless)."""
+        for future in self._starting:
+            future.cancel()
+        wait(self._starting)
+        for future in self._starting:
+            if not future.cancelled() and future.exception() is None:
+                future.result()[0].close()
+        self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> PackRunner:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def run_packs(records: Sequence[ResourceRecord], environment: str, *, policies_dir: Path = Path("policies"),
+              packs: Iterable[str] | None = None, overrides: Mapping[str, Mapping[str, object]] | None = None,
+              stack: str = "", project: str = "", parallel: bool = True, fast: bool = True,
+              progress: Callable[[str], None] | None = None) -> list[PackResult]:
+    """Start the packs (see :class:`PackRunner`) and analyze ``records``."""
+    with PackRunner(environment, policies_dir=policies_dir, packs=packs, overrides=overrides, stack=stack,
+                    project=project, parallel=parallel, fast=fast) as runner:
+        return runner.analyze(records, progress)

@@ -8,10 +8,11 @@ loaded from JSON renders exactly like the run that produced it.
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
+import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
 
 from preflight.analysis import PolicyMeta
 from preflight.report import Finding, Report, ResourceEntry
@@ -372,58 +373,69 @@ def _applies(meta: PolicyMeta, resource: ResourceEntry) -> bool:
     return bool(types) and ("*" in types or resource.type in types)  # type: ignore[operator]
 
 
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _attr(value: object) -> str:
+    return quoteattr(_XML_INVALID.sub("", str(value)))
+
+
 def junit(report: Report) -> str:
     """One test suite per pack; one test case per rule and resource it applies to (stack rules: per resource they
     reported, or one case for the stack). Violations are failures (type = enforcement level); rules that could not
-    run are skipped."""
+    run are skipped. Written as text: tens of thousands of cases at platform scale."""
     by_rule: dict[tuple[str, str], dict[str, list[Finding]]] = {}
     for f in report.findings:
         by_rule.setdefault((f.pack, f.policy), {}).setdefault(f.urn, []).append(f)
     azure = report.azure_resources
-    suites = ET.Element("testsuites", name=f"preflight {report.project}/{report.stack}")
+    by_type: dict[str, list[ResourceEntry]] = {}
+    for r in azure:
+        by_type.setdefault(r.type, []).append(r)
+    suites: list[str] = []
     total = failed = skipped = 0
     for pack in report.packs:
-        suite = ET.SubElement(suites, "testsuite", name=pack.name, time=f"{pack.analysis_seconds:.3f}")
+        body: list[str] = []
         tests = failures = skips = 0
         for meta in pack.policies:
             if meta.level == "disabled":
                 continue
             found = by_rule.get((pack.name, meta.name), {})
-            cases: Iterable[tuple[str, str]]
+            cases: list[tuple[str, str]]
             if meta.stack or meta.resource_types is None:
-                reported = [(urn, report.by_urn[urn].label if urn in report.by_urn else "stack")
-                            for urn in found]
-                cases = reported or [("", "stack")]
+                cases = [(urn, report.by_urn[urn].label if urn in report.by_urn else "stack") for urn in found]
+                cases = cases or [("", "stack")]
             else:
-                cases = [(r.urn, r.label) for r in azure if _applies(meta, r)]
-                cases = list(cases) + [(urn, "stack") for urn in found if urn not in report.by_urn]
+                applies = azure if "*" in meta.resource_types else [
+                    r for t in meta.resource_types for r in by_type.get(t, [])]
+                cases = [(r.urn, r.label) for r in applies]
+                cases += [(urn, "stack") for urn in found if urn not in report.by_urn]
+            classname = _attr(f"{pack.name}.{meta.name}")
             for urn, label in cases:
-                case = ET.SubElement(suite, "testcase", classname=f"{pack.name}.{meta.name}", name=label, time="0")
                 tests += 1
+                head = f'    <testcase classname={classname} name={_attr(label)} time="0"'
                 problems = found.get(urn, [])
                 ran = [p for p in problems if not p.could_not_run]
                 if ran:
                     failures += 1
                     text = "\n".join(p.message or p.description for p in ran)
-                    failure = ET.SubElement(case, "failure", type=ran[0].level,
-                                            message=f"[{ran[0].level}, {ran[0].severity}] {text.splitlines()[0]}")
-                    failure.text = (f"{text}\n\nResource: {urn or 'stack'}\nFix: {meta.remediation}\n"
-                                    f"Docs: {meta.url}")
+                    detail = f"{text}\n\nResource: {urn or 'stack'}\nFix: {meta.remediation}\nDocs: {meta.url}"
+                    summary = f"[{ran[0].level}, {ran[0].severity}] {text.splitlines()[0]}"
+                    body.append(f"{head}>\n      <failure type={_attr(ran[0].level)} message={_attr(summary)}>"
+                                f"{escape(_XML_INVALID.sub('', detail))}</failure>\n    </testcase>")
                 elif problems:
                     skips += 1
-                    ET.SubElement(case, "skipped", message=problems[0].message)
-        suite.set("tests", str(tests))
-        suite.set("failures", str(failures))
-        suite.set("errors", "0")
-        suite.set("skipped", str(skips))
+                    body.append(f"{head}>\n      <skipped message={_attr(problems[0].message)} />\n    </testcase>")
+                else:
+                    body.append(f"{head} />")
+        suites.append(f'  <testsuite name={_attr(pack.name)} tests="{tests}" failures="{failures}" errors="0" '
+                      f'skipped="{skips}" time="{pack.analysis_seconds:.3f}">\n' + "\n".join(body)
+                      + "\n  </testsuite>")
         total, failed, skipped = total + tests, failed + failures, skipped + skips
-    suites.set("tests", str(total))
-    suites.set("failures", str(failed))
-    suites.set("errors", "0")
-    suites.set("skipped", str(skipped))
-    suites.set("time", f"{report.timings.total_seconds:.3f}")
-    ET.indent(suites)
-    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+    name = _attr(f"preflight {report.project}/{report.stack}")
+    head = (f"<?xml version='1.0' encoding='utf-8'?>\n<testsuites name={name}"
+            f' tests="{total}" failures="{failed}" errors="0" skipped="{skipped}"'
+            f' time="{report.timings.total_seconds:.3f}">')
+    return "\n".join([head, *suites, "</testsuites>"]) + "\n"
 
 
 # -- all formats -----------------------------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ The command line (``python -m preflight``) and the benchmark (``preflight.bench`
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -12,7 +14,7 @@ from pathlib import Path
 
 from components.config import PROJECT, derive_environment
 from preflight import report as rep
-from preflight.analysis import run_packs
+from preflight.analysis import PackRunner
 from preflight.program import evaluate
 from preflight.stack_config import StackConfig
 
@@ -33,6 +35,10 @@ class RunOptions:
     """Packs in parallel with pipelined calls; False only for "before" benchmark numbers."""
     fast_servicer: bool = True
     """Packs answer with ``policies.lib.servicer.FastAnalyzer``; False only for "before" benchmark numbers."""
+    freeze_heap: bool = False
+    """After evaluation, move everything allocated so far out of the garbage collector's reach (``gc.freeze``), so
+    the policy phase and the reports do not rescan it. For a process that exits afterwards (the command line, the
+    benchmark): frozen objects are never collected."""
 
 
 def environment_of(config: StackConfig) -> str:
@@ -45,26 +51,30 @@ def run(project_dir: Path, config: StackConfig, options: RunOptions = RunOptions
         progress: Callable[[str], None] | None = None) -> rep.Report:
     """Evaluate and analyze the stack described by ``config``. Program and config errors propagate."""
     started = time.perf_counter()
-    records = evaluate(project_dir, config, tuned=options.tuned,
-                       progress=(lambda n: progress(f"program: {n} resources registered")) if progress else None)
-    program_seconds = time.perf_counter() - started
-    if progress:
-        progress(f"program: {len(records)} resources registered in {program_seconds:.1f} s")
-
     environment = environment_of(config)
-    results = []
-    if options.policies:
-        results = run_packs(records, environment, policies_dir=options.policies_dir or project_dir / "policies",
-                            packs=options.packs, stack=config.stack, project=config.project,
-                            overrides={k: dict(v) for k, v in (options.overrides or {}).items()},
-                            parallel=options.parallel, fast=options.fast_servicer, progress=progress)
+    with contextlib.ExitStack() as stack:
+        runner = None
+        if options.policies:
+            runner = stack.enter_context(PackRunner(
+                environment, policies_dir=options.policies_dir or project_dir / "policies", packs=options.packs,
+                overrides=options.overrides, stack=config.stack, project=config.project, parallel=options.parallel,
+                fast=options.fast_servicer))
+            runner.start()  # the packs boot on the other cores while the program is evaluated
+        records = evaluate(project_dir, config, tuned=options.tuned,
+                           progress=(lambda n: progress(f"program: {n} resources registered")) if progress else None)
+        program_seconds = time.perf_counter() - started
+        if progress:
+            progress(f"program: {len(records)} resources registered in {program_seconds:.1f} s")
+        if options.freeze_heap:
+            gc.freeze()
+        results = runner.analyze(records, progress) if runner else []
     policy_seconds = time.perf_counter() - started - program_seconds
 
     secrets: set[str] = set()
     entries = rep.entries(records, project_dir, secrets)
     findings = sorted(rep.findings(results, secrets), key=rep.finding_order)
     packs = tuple(rep.PackSummary(r.pack, r.folder, r.version, r.config_file, tuple(r.policies), r.start_seconds,
-                                  r.analysis_seconds) for r in results)
+                                  r.analysis_seconds, r.peak_memory_mb) for r in results)
     stack_file = rep.relative(str(config.stack_file), project_dir)
     return rep.Report(
         project=config.project, stack=config.stack, environment=environment, stack_file=stack_file,
