@@ -289,13 +289,14 @@ class PolicyPackProcess:
         request = analyze_request(resource)
         return self._violations(self._stub.Analyze(request), request.urn)
 
-    def analyze_all(self, requests: Sequence[analyzer_pb2.AnalyzeRequest], *, window: int = 32,
+    def analyze_all(self, requests: Iterable[analyzer_pb2.AnalyzeRequest], *, window: int = 32,
                     done: Callable[[int], None] | None = None) -> list[Violation]:
         """``Analyze`` every request (see :func:`analyze_request`), keeping up to ``window`` calls in flight so the
-        pack never waits for the next request; violations in request order. ``done(n)`` is called as answers
-        arrive (for progress displays)."""
+        pack never waits for the next request; violations in request order. ``requests`` may be a stream that
+        yields requests as they are registered. ``done(n)`` is called as answers arrive (for progress displays)."""
         in_flight: deque[tuple[Any, str]] = deque()
         violations: list[Violation] = []
+        count = 0
         for count, request in enumerate(requests, 1):
             in_flight.append((self._stub.Analyze.future(request), request.urn))
             if len(in_flight) >= window:
@@ -307,7 +308,7 @@ class PolicyPackProcess:
             future, urn = in_flight.popleft()
             violations += self._violations(future.result(), urn)
         if done:
-            done(len(requests))
+            done(count)
         return violations
 
     def analyze_stack(self, resources: Iterable[Resource]) -> list[Violation]:
