@@ -108,6 +108,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{len(formats)} formats ({', '.join(formats)}) need --output DIR; without it choose one")
     project_dir: Path = args.dir
     policies_dir = project_dir / "policies"
+    if not args.no_policies and not list(policies_dir.glob("*/PulumiPolicy.yaml")):
+        # A gate that finds nothing to check must not pass silently.
+        print(f"preflight: no policy pack under {policies_dir} (a folder with a PulumiPolicy.yaml); add the packs "
+              "or pass --no-policies to only evaluate the program", file=sys.stderr)
+        return EXIT_ERROR
     for pack in args.pack or []:
         if not (policies_dir / pack / "PulumiPolicy.yaml").is_file():
             known = sorted(p.parent.name for p in policies_dir.glob("*/PulumiPolicy.yaml"))

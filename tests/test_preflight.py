@@ -21,7 +21,7 @@ def run_preflight(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[s
 
 
 def make_project(tmp_path: Path, stack_config: dict[str, object], main: str | None = None, *,
-                 stack: str = "dev", policies: bool = False) -> Path:
+                 stack: str = "dev", policies: bool = True) -> Path:
     """A copy of the project with its own stack file (and optionally its own program, and the policy packs)."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     for name in ("Pulumi.yaml", "__main__.py"):
@@ -138,6 +138,16 @@ def test_program_exception_reports_file_and_line(tmp_path: Path) -> None:
     ]
     debug = run_preflight("dev", "--debug", "--dir", str(tmp_path))
     assert debug.returncode == 2 and "Traceback (most recent call last)" in debug.stderr
+
+
+def test_a_project_without_policy_packs_is_not_passed(tmp_path: Path) -> None:
+    project = make_project(tmp_path, dev_config(), policies=False)
+    result = run_preflight("dev", "--dir", str(project))
+    assert result.returncode == 2
+    assert result.stderr == (f"preflight: no policy pack under {project / 'policies'} (a folder with a "
+                             "PulumiPolicy.yaml); add the packs or pass --no-policies to only evaluate the program\n")
+    plan_only = run_preflight("dev", "--dir", str(project), "--no-policies")
+    assert plan_only.returncode == 0 and plan_only.stdout.rstrip().endswith("NOT CHECKED: no policy pack ran")
 
 
 def test_missing_stack_file_exits_2() -> None:
