@@ -136,3 +136,32 @@ def test_fast_parallel_packs_answer_exactly_as_pulumi_policys_own_servicer() -> 
 ])
 def test_reference_index_covers_an_id_and_everything_above_it(value: str, ids: list[str]) -> None:
     assert _id_and_parents(value) == ids
+
+
+def test_benchmark_generates_valid_stacks_of_n_teams(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from components.config import parse_config
+    from preflight.bench import make_project
+
+    project = Path(str(tmp_path))
+    stack = make_project(project, 7, greenfield=True)
+    assert stack == "prod-teams7"
+    config = load_stack_config(project, stack)
+    parsed = parse_config(config.values, stack=stack, secret_keys=config.secret_keys, today=TODAY)
+    assert [t.name for t in parsed.teams] == [f"team-{i:03d}" for i in range(7)]
+    assert parsed.environment == "prod" and parsed.greenfield
+    assert make_project(project, 7, greenfield=False) == "prod-teams7-aliases"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--modes", "fast"], "unknown mode fast; use before, greenfield, runner, servicer, after"),
+    (["--teams", "ten"], "--teams 'ten': use comma-separated whole numbers"),
+])
+def test_benchmark_refuses_bad_arguments(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from preflight.bench import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
