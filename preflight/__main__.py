@@ -78,6 +78,48 @@ class Ticker:
             self.stream.flush()
 
 
+def _fail(error: BaseException, args: argparse.Namespace) -> int:
+    """Report an error of the run (config, program, files) the one way every mode does; exit code 2."""
+    import pulumi
+
+    if isinstance(error, pulumi.RunError):
+        print(f"preflight: stack {args.stack}: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    where = _program_location(error, args.dir)
+    print(f"preflight: the program failed{' at ' + where if where else ''}: {type(error).__name__}: {error}",
+          file=sys.stderr)
+    if args.debug:
+        traceback.print_exception(error)
+    else:
+        print("preflight: run with --debug for the traceback", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _check_greenfield(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from components.config import PROJECT
+    from preflight.greenfield_check import StateError, check, load_state
+    from preflight.program import evaluate
+    from preflight.stack_config import StackConfigError, load_stack_config
+
+    try:
+        state = load_state(args.check_greenfield)
+        config = load_stack_config(args.dir, args.stack)
+    except (StateError, StackConfigError) as error:
+        print(f"preflight: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    # Evaluate with greenfield off so that every alias azure-native adds is registered and can be matched.
+    config = dataclasses.replace(config, values={**config.values, f"{PROJECT}:greenfield": "false"})
+    try:
+        records = evaluate(args.dir, config)
+    except Exception as error:
+        return _fail(error, args)
+    result = check(records, state)
+    print(result.render())
+    return 0 if result.safe else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m preflight",
@@ -100,8 +142,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tree", action="store_true", help="add the component tree to the terminal summary")
     parser.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
                         help="progress on stderr (auto: when stderr is a terminal)")
+    parser.add_argument("--check-greenfield", type=Path, metavar="STATE.json",
+                        help="instead of the gate: compare a `pulumi stack export` file of this stack with the program "
+                             "and say whether the greenfield setting is safe for it (exit 0 safe, 1 unsafe)")
     parser.add_argument("--debug", action="store_true", help="print tracebacks for program errors")
     args = parser.parse_args(argv)
+    if args.check_greenfield is not None:
+        return _check_greenfield(args)
 
     formats = _formats(args.format, parser)
     if args.output is None and len(formats) > 1:
@@ -118,8 +165,6 @@ def main(argv: list[str] | None = None) -> int:
             known = sorted(p.parent.name for p in policies_dir.glob("*/PulumiPolicy.yaml"))
             parser.error(f"--pack {pack!r} is not a policy pack under {policies_dir}; packs: "
                          f"{', '.join(known) or 'none'}")
-
-    import pulumi
 
     from policies.harness import HarnessError
     from preflight import render
@@ -139,20 +184,9 @@ def main(argv: list[str] | None = None) -> int:
         ticker.done()
         print(f"preflight: {error}", file=sys.stderr)
         return EXIT_ERROR
-    except pulumi.RunError as error:
-        ticker.done()
-        print(f"preflight: stack {args.stack}: {error}", file=sys.stderr)
-        return EXIT_ERROR
     except Exception as error:
         ticker.done()
-        where = _program_location(error, project_dir)
-        print(f"preflight: the program failed{' at ' + where if where else ''}: "
-              f"{type(error).__name__}: {error}", file=sys.stderr)
-        if args.debug:
-            traceback.print_exception(error)
-        else:
-            print("preflight: run with --debug for the traceback", file=sys.stderr)
-        return EXIT_ERROR
+        return _fail(error, args)
     ticker.done()
 
     if args.output is not None:

@@ -185,6 +185,16 @@ class RecordingMonitor(MockMonitor):
         self.progress = progress
         """Called with the number of registrations so far, every 100 registrations (progress displays)."""
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The URN the engine gives the resource: its type qualified by the parent's whole type chain, without the
+        root stack's type (``MockMonitor`` keeps only the direct parent's type and includes the stack's). Reports,
+        baselines and the greenfield check compare these URNs with real ones."""
+        if parent:
+            qualified = parent.split("::")[2]
+            if qualified != "pulumi:pulumi:Stack":
+                type_ = f"{qualified}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
+
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":

@@ -165,3 +165,61 @@ def test_benchmark_refuses_bad_arguments(args: list[str], message: str, capsys: 
         main(args)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def _state(records: tuple[ResourceRecord, ...], replace: dict[str, str] | None = None,
+           extra: tuple[str, ...] = ()) -> dict[str, object]:
+    """A `pulumi stack export` document holding ``records`` (URN -> other URN through ``replace``)."""
+    resources: list[dict[str, object]] = [{"urn": "urn:pulumi:dev::mlops-platform::pulumi:pulumi:Stack::x",
+                                           "type": "pulumi:pulumi:Stack", "custom": False}]
+    for r in records:
+        urn = (replace or {}).get(r.urn, r.urn)
+        resources.append({"urn": urn, "type": urn.split("::")[2].rsplit("$", 1)[-1], "custom": r.custom})
+    resources += [{"urn": u, "type": u.split("::")[2].rsplit("$", 1)[-1], "custom": True} for u in extra]
+    return {"version": 3, "deployment": {"manifest": {}, "resources": resources}}
+
+
+def test_greenfield_check_finds_resources_known_only_through_type_aliases() -> None:
+    from preflight.greenfield_check import check
+
+    records = _records("dev", True, False)
+    storage = next(r for r in records if r.type == "azure-native:storage:StorageAccount")
+    old_token = "azure-native:storage/v20210201:StorageAccount"
+    assert f"type={old_token}" in storage.aliases
+    old_urn = storage.urn.replace("azure-native:storage:StorageAccount", old_token)
+    gone = "urn:pulumi:dev::mlops-platform::azure-native:storage:StorageAccount::forgotten"
+
+    clean = check(records, _state(records)["deployment"]["resources"])  # type: ignore[index]
+    assert clean.safe and not clean.unknown
+    assert len(clean.current) == sum(r.type.startswith("azure-native:") for r in records)
+
+    legacy = check(records, _state(records, {storage.urn: old_urn}, (gone,))["deployment"]["resources"])  # type: ignore[index]
+    assert not legacy.safe
+    assert legacy.via_alias == ((old_urn, storage.urn),)
+    assert legacy.unknown == (gone,)
+    assert "UNSAFE: 1 are known to the program only through azure-native's type aliases" in legacy.render()
+
+
+def test_greenfield_check_from_the_command_line(tmp_path: object) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    directory = Path(str(tmp_path))
+    records = _records("dev", True, False)
+    storage = next(r for r in records if r.type == "azure-native:storage:StorageAccount")
+    old = storage.urn.replace("azure-native:storage:StorageAccount", "azure-native:storage/v20210201:StorageAccount")
+    for name, document, code, last in (
+        ("clean.json", _state(records), 0, "SAFE: greenfield can be switched on for this stack."),
+        ("legacy.json", _state(records, {storage.urn: old}), 1, "Leave greenfield off for this stack for now."),
+    ):
+        (directory / name).write_text(json.dumps(document))
+        result = subprocess.run([sys.executable, "-m", "preflight", "dev", "--check-greenfield", str(directory / name)],
+                                cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert result.returncode == code, result.stderr
+        assert result.stdout.rstrip().endswith(last)
+    (directory / "bad.json").write_text(json.dumps({"resources": []}))
+    bad = subprocess.run([sys.executable, "-m", "preflight", "dev", "--check-greenfield", str(directory / "bad.json")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2
+    assert "is not a `pulumi stack export` file (no deployment.resources)" in bad.stderr
