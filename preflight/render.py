@@ -87,7 +87,7 @@ def terminal(report: Report, *, tree: bool = False, limit: int = 50) -> str:
     if report.comparison:
         c = report.comparison
         out += ["", f"Against baseline {c.baseline}: {len(c.added)} added, {len(c.removed)} removed, "
-                    f"{len(c.changed)} changed resources; {len(c.fixed)} findings fixed"]
+                    f"{len(c.changed)} changed resources; {_plural(len(c.fixed), 'finding')} fixed"]
         out += [f"  + {urn}" for urn in c.added[:limit]]
         out += [f"  - {urn}" for urn in c.removed[:limit]]
         out += [f"  ~ {ch.urn}: {', '.join(ch.keys)}" for ch in c.changed[:limit]]
@@ -198,9 +198,9 @@ def markdown(report: Report) -> str:
     if report.comparison:
         c = report.comparison
         new = sum(1 for f in report.findings if f.state == "new")
-        out += ["", f"Against the baseline (`{c.baseline}`): **{len(c.added)}** resources added, "
-                    f"**{len(c.removed)}** removed, **{len(c.changed)}** changed; **{new}** new and "
-                    f"**{len(c.fixed)}** fixed findings."]
+        out += ["", f"Against the baseline (`{c.baseline}`): resources added **{len(c.added)}**, "
+                    f"removed **{len(c.removed)}**, changed **{len(c.changed)}**; findings new **{new}**, "
+                    f"fixed **{len(c.fixed)}**."]
     rows = _rows(report)
     if rows:
         out += ["", "| pack | severity | mandatory | advisory |", "|---|---|---:|---:|"]

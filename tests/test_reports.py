@@ -302,3 +302,25 @@ def test_schema_copies_match_the_shared_schemas() -> None:
         pytest.skip("../shared/schemas is not present on this machine")
     for name in ("sarif-schema-2.1.0.json", "azure-pipelines-service-schema.json"):
         assert (SCHEMAS / name).read_bytes() == (shared / name).read_bytes(), name
+
+
+def test_baseline_changes_show_in_every_human_format() -> None:
+    rep = report("insecure")
+    dropped = rep.azure_resources[-1]
+    fixed = rep.findings[-1]
+    baseline = dataclasses.replace(
+        rep, resources=tuple(r for r in rep.resources if r.urn != dropped.urn),
+        findings=(*rep.findings, dataclasses.replace(fixed, policy="security-retired-rule")))
+    compared = compare(rep, baseline, "main.json")
+    assert compared.comparison is not None and compared.comparison.added == (dropped.urn,)
+    markdown = render.markdown(compared)
+    assert "Against the baseline (`main.json`): resources added **1**, removed **0**, changed **0**" in markdown
+    assert "<summary><b>Added (1)</b></summary>" in markdown and f"- `{dropped.urn}`" in markdown
+    assert "<summary><b>Fixed findings (1)</b></summary>" in markdown and "**security-retired-rule**" in markdown
+    terminal = render.terminal(compared)
+    assert "Against baseline main.json: 1 added, 0 removed, 0 changed resources; 1 finding fixed" in terminal
+    assert f"  + {dropped.urn}" in terminal
+    sarif = json.loads(render.sarif(compared, ROOT))
+    jsonschema.Draft4Validator(sarif_schema()).validate(sarif)
+    states = Counter(r.get("baselineState") for r in sarif["runs"][0]["results"])
+    assert states["absent"] == 1 and states["new"] + states["unchanged"] == len(compared.findings)
