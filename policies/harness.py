@@ -52,7 +52,8 @@ _SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
 
 _LEVEL_NAMES = {0: "advisory", 1: "mandatory", 2: "disabled", 3: "remediate"}
 _LEVEL_NUMBERS = {name: number for number, name in _LEVEL_NAMES.items()}
-_SEVERITY_NAMES = {0: "", 1: "low", 2: "medium", 3: "high", 4: "critical"}
+SEVERITY_NAMES = {0: "", 1: "low", 2: "medium", 3: "high", 4: "critical"}
+"""Protocol severity numbers to names."""
 _MAX_MESSAGE = 64 * 1024 * 1024
 
 
@@ -325,7 +326,7 @@ class PolicyPackProcess:
                 message = message[len(d.description):].lstrip("\n")
             result.append(Violation(
                 pack=d.policyPackName, policy=d.policyName, level=_LEVEL_NAMES[d.enforcementLevel],
-                severity=_SEVERITY_NAMES.get(d.severity, ""), description=d.description, message=message,
+                severity=SEVERITY_NAMES.get(d.severity, ""), description=d.description, message=message,
                 urn=d.urn or urn, could_not_run=d.message.startswith("can't run policy"),
             ))
         return result

@@ -18,9 +18,10 @@ import traceback
 from pathlib import Path
 from typing import TextIO
 
+from preflight.render import FORMATS
 from preflight.report import EXIT_ERROR
 
-FORMAT_NAMES = ("terminal", "markdown", "sarif", "junit", "json")
+FORMAT_NAMES = tuple(FORMATS)
 
 
 def _program_location(error: BaseException, project_dir: Path) -> str:

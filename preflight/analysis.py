@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from policies.harness import (
+    SEVERITY_NAMES,
     PolicyPackProcess,
     Resource,
     Violation,
@@ -32,9 +33,6 @@ from preflight.mocks import ResourceRecord
 
 #: Report order of this repository's packs; other packs found under ``policies/`` follow alphabetically.
 PACKS = ("security", "patching", "governance")
-
-_SEVERITY_NAMES = {0: "", 1: "low", 2: "medium", 3: "high", 4: "critical"}
-
 
 def discover_packs(policies_dir: Path) -> list[str]:
     """Folders of ``policies_dir`` that are policy packs (hold a ``PulumiPolicy.yaml``), in report order."""
@@ -127,7 +125,7 @@ def _policies(pack: PolicyPackProcess, folder: str) -> list[PolicyMeta]:
             framework = " ".join(part for part in (fw.name, fw.version, fw.reference) if part)
         configured = pack.config.get(info.name)
         metas.append(PolicyMeta(
-            name=info.name, description=info.description, severity=_SEVERITY_NAMES.get(info.severity, ""),
+            name=info.name, description=info.description, severity=SEVERITY_NAMES.get(info.severity, ""),
             level=configured.enforcement_level if configured else "advisory",
             remediation=info.remediation_steps, url=info.url, tags=tuple(info.tags), framework=framework,
             stack=known and info.name in types and types[info.name] is None,

@@ -297,6 +297,10 @@ def _physical(uri: str, line: int) -> dict[str, object]:
             "region": {"startLine": max(1, line)}}
 
 
+def _logical(resource: ResourceEntry) -> list[dict[str, str]]:
+    return [{"fullyQualifiedName": resource.urn, "name": resource.name, "kind": "resource"}]
+
+
 def sarif(report: Report, project_dir: Path | None = None) -> str:
     rules: list[dict[str, object]] = []
     index: dict[str, int] = {}
@@ -312,16 +316,14 @@ def sarif(report: Report, project_dir: Path | None = None) -> str:
         team_line = report.team_lines.get(resource.team) if resource and resource.team else None
         if resource and resource.source:
             locations.append({"physicalLocation": _physical(*_path_line(resource.source)),
-                              "logicalLocations": [{"fullyQualifiedName": resource.urn, "name": resource.name,
-                                                    "kind": "resource"}]})
+                              "logicalLocations": _logical(resource)})
             if team_line:
                 related.append({"id": 1, "physicalLocation": _physical(report.stack_file, team_line),
                                 "message": {"text": f"team {resource.team} in the stack configuration"}})
         else:
             location: dict[str, object] = {"physicalLocation": _physical(report.stack_file, team_line or 1)}
             if resource:
-                location["logicalLocations"] = [{"fullyQualifiedName": resource.urn, "name": resource.name,
-                                                 "kind": "resource"}]
+                location["logicalLocations"] = _logical(resource)
             locations.append(location)
         where = resource.label if resource else f"stack {report.stack}"
         result: dict[str, object] = {

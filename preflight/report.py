@@ -361,16 +361,16 @@ def compare(current: Report, baseline: Report, baseline_name: str) -> Report:
         if exact[key] > 0:
             exact[key] -= 1
             loose[key[:3]] -= 1
-            marked.append(_with(f, state="existing"))
+            marked.append(replace(f, state="existing"))
         else:
             unmatched.append(f)
     for f in unmatched:
         # Same rule on the same resource with a different message (a value changed): still an existing finding.
         if loose[(f.pack, f.policy, f.urn)] > 0:
             loose[(f.pack, f.policy, f.urn)] -= 1
-            marked.append(_with(f, state="existing"))
+            marked.append(replace(f, state="existing"))
         else:
-            marked.append(_with(f, state="new"))
+            marked.append(replace(f, state="new"))
     current_keys = Counter((f.pack, f.policy, f.urn) for f in current.findings)
     fixed = []
     for f in baseline.findings:
@@ -378,7 +378,7 @@ def compare(current: Report, baseline: Report, baseline_name: str) -> Report:
         if current_keys[triple] > 0:
             current_keys[triple] -= 1
         else:
-            fixed.append(_with(f, state=""))
+            fixed.append(replace(f, state=""))
 
     before = {r.urn: r for r in baseline.azure_resources}
     after = {r.urn: r for r in current.azure_resources}
@@ -396,12 +396,8 @@ def compare(current: Report, baseline: Report, baseline_name: str) -> Report:
                             removed=tuple(sorted(set(before) - set(after))), changed=tuple(changed),
                             fixed=tuple(fixed))
     order = {id(f): i for i, f in enumerate(marked)}
-    return _with(current, findings=tuple(sorted(marked, key=lambda f: (finding_order(f), order[id(f)]))),
+    return replace(current, findings=tuple(sorted(marked, key=lambda f: (finding_order(f), order[id(f)]))),
                  comparison=comparison)
-
-
-def _with(obj: Any, **changes: Any) -> Any:
-    return replace(obj, **changes)
 
 
 def load_baseline(path: Path) -> Report:

@@ -50,7 +50,13 @@ class Links:
                 self._by_id.setdefault(resource_id, resource.urn)
 
     def targets(self, source: PolicyResource, values: Iterable[object] = (), prop: str | None = None) -> set[str]:
-        """URNs of the resources ``source`` refers to; see :func:`refers_to` for what counts."""
+        """URNs of the resources ``source`` takes an input from, or whose id (or an id above it: one of ``values``
+        may be ``<storage id>/blobServices/default``) is one of ``values``.
+
+        With ``prop``, only that input counts when the engine reported its property dependencies (a diagnostic
+        setting depends on Log Analytics through ``workspaceId``, which must not count as targeting it); otherwise
+        any dependency does.
+        """
         found = _dependency_urns(source, prop)
         for value in values:
             if isinstance(value, str):
@@ -66,17 +72,6 @@ class Links:
             found |= self.targets(source, values(source), prop)
         return found
 
-
-def refers_to(source: PolicyResource, target: PolicyResource, values: Iterable[object] = (),
-              prop: str | None = None) -> bool:
-    """Whether ``source`` takes an input from ``target``, or one of ``values`` is ``target``'s id (or an id below
-    it, such as ``<storage id>/blobServices/default``).
-
-    With ``prop``, only that input counts when the engine reported its property dependencies (a diagnostic setting
-    depends on Log Analytics through ``workspaceId``, which must not count as targeting it); otherwise any
-    dependency does. For many pairs, use :class:`Links`.
-    """
-    return target.urn in Links([target]).targets(source, values, prop)
 
 
 def label(resource: PolicyResource) -> str:
