@@ -8,6 +8,7 @@ test reaches it through the fixtures below; no test defines mocks of its own.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import functools
 import importlib
@@ -23,14 +24,34 @@ import pytest
 
 from preflight.mocks import SUBSCRIPTION_ID, TENANT_ID, PlatformMocks, ResourceRecord
 from preflight.program import run_with_mocks
-from preflight.stack_config import load_stack_config
+from preflight.stack_config import StackConfig, load_stack_config
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "mlops-platform"
 #: Fixed "today" for config validation, so date rules do not drift with the calendar.
 TODAY = dt.date(2026, 11, 21)
 
-__all__ = ["PROJECT", "ROOT", "SUBSCRIPTION_ID", "TENANT_ID", "TODAY", "PlatformMocks", "Records"]
+#: Policy config overrides that measure compute instance image age against ``TODAY``, so policy results do not
+#: drift with the calendar.
+AS_OF = {"patching-mlinstance-recreated-recently": {"asOf": TODAY.isoformat()}}
+
+__all__ = ["AS_OF", "PROJECT", "ROOT", "SUBSCRIPTION_ID", "TENANT_ID", "TODAY", "PlatformMocks", "Records",
+           "insecure_prod_config"]
+
+
+def insecure_prod_config() -> StackConfig:
+    """The prod stack made insecure, so mandatory policies fire: internet outbound without rules, no locks, no HBI,
+    and the first team's first cluster always on (2 nodes) with a 40-node ceiling."""
+    config = load_stack_config(ROOT, "prod")
+    network = json.loads(config.values[f"{PROJECT}:network"])
+    network["isolation_mode"] = "AllowInternetOutbound"
+    network.pop("outbound_rules")
+    teams = json.loads(config.values[f"{PROJECT}:teams"])
+    teams[0]["clusters"][0].update(min_nodes=2, max_nodes=40)
+    return dataclasses.replace(config, values={**config.values, f"{PROJECT}:network": json.dumps(network),
+                                               f"{PROJECT}:teams": json.dumps(teams),
+                                               f"{PROJECT}:hbi_workspace": "false",
+                                               f"{PROJECT}:locks": "false"})
 
 
 @dataclass

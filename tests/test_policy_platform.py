@@ -3,20 +3,15 @@ three packs with their environment's config files, have no mandatory violation; 
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import json
 
 import pytest
-from conftest import PROJECT, ROOT, TODAY
+from conftest import AS_OF, PROJECT, ROOT, insecure_prod_config
 
 from preflight.analysis import PackResult, run_packs
 from preflight.mocks import ResourceRecord
 from preflight.program import evaluate
 from preflight.stack_config import StackConfig, load_stack_config
-
-#: Measure compute instance image age against a fixed date, so the test does not fail as the calendar moves on.
-AS_OF = {"patching-mlinstance-recreated-recently": {"asOf": TODAY.isoformat()}}
 
 
 @functools.cache
@@ -55,18 +50,7 @@ def test_dev_keeps_advisories_that_prod_fixes() -> None:
 
 
 def test_an_insecure_prod_variant_is_stopped() -> None:
-    config = load_stack_config(ROOT, "prod")
-    network = json.loads(config.values[f"{PROJECT}:network"])
-    network["isolation_mode"] = "AllowInternetOutbound"
-    network.pop("outbound_rules")
-    teams = json.loads(config.values[f"{PROJECT}:teams"])
-    teams[0]["clusters"][0]["min_nodes"] = 2
-    teams[0]["clusters"][0]["max_nodes"] = 40
-    insecure = dataclasses.replace(config, values={**config.values, f"{PROJECT}:network": json.dumps(network),
-                                                   f"{PROJECT}:teams": json.dumps(teams),
-                                                   f"{PROJECT}:hbi_workspace": "false",
-                                                   f"{PROJECT}:locks": "false"})
-    mandatory = {(v.policy, v.message) for r in analyze("prod", insecure) for v in r.mandatory}
+    mandatory = {(v.policy, v.message) for r in analyze("prod", insecure_prod_config()) for v in r.mandatory}
     policies = {p for p, _ in mandatory}
     assert {"security-mlworkspace-approved-outbound-only", "security-stateful-resources-protected",
             "patching-mlcluster-scale-to-zero", "governance-mlcluster-max-nodes"} <= policies

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import PROJECT, ROOT, TODAY
+from conftest import AS_OF, ROOT, insecure_prod_config
 
 from policies.harness import Violation
 from preflight import render
@@ -30,30 +30,12 @@ from preflight.report import (
     load_baseline,
 )
 from preflight.run import RunOptions, run
-from preflight.stack_config import SECRET_PLACEHOLDER, StackConfig, load_stack_config
+from preflight.stack_config import SECRET_PLACEHOLDER, load_stack_config
 
 SCHEMAS = ROOT / "tests" / "schemas"
-AS_OF = {"patching-mlinstance-recreated-recently": {"asOf": TODAY.isoformat()}}
-
-
-def insecure_prod() -> StackConfig:
-    """Prod with internet outbound, no locks and an always-on oversized cluster: mandatory violations."""
-    config = load_stack_config(ROOT, "prod")
-    values = dict(config.values)
-    network = json.loads(values[f"{PROJECT}:network"])
-    network["isolation_mode"] = "AllowInternetOutbound"
-    network.pop("outbound_rules")
-    values[f"{PROJECT}:network"] = json.dumps(network)
-    values[f"{PROJECT}:locks"] = "false"
-    teams = json.loads(values[f"{PROJECT}:teams"])
-    teams[0]["clusters"][0].update(min_nodes=2, max_nodes=40)
-    values[f"{PROJECT}:teams"] = json.dumps(teams)
-    return dataclasses.replace(config, values=values)
-
-
 @functools.cache
 def report(kind: str) -> Report:
-    config = insecure_prod() if kind == "insecure" else load_stack_config(ROOT, kind)
+    config = insecure_prod_config() if kind == "insecure" else load_stack_config(ROOT, kind)
     return run(ROOT, config, RunOptions(overrides=AS_OF))
 
 

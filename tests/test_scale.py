@@ -10,7 +10,7 @@ import json
 
 import pulumi
 import pytest
-from conftest import PROJECT, ROOT, TODAY, Records
+from conftest import AS_OF, PROJECT, ROOT, TODAY, Records, insecure_prod_config
 from pulumi_azure_native import resources, storage
 
 from components import greenfield
@@ -18,9 +18,7 @@ from policies.lib.graph import _id_and_parents
 from preflight.analysis import run_packs
 from preflight.mocks import ResourceRecord
 from preflight.program import evaluate
-from preflight.stack_config import StackConfig, load_stack_config
-
-AS_OF = {"patching-mlinstance-recreated-recently": {"asOf": TODAY.isoformat()}}
+from preflight.stack_config import load_stack_config
 
 
 def _storage_program(with_greenfield: bool) -> None:
@@ -101,16 +99,8 @@ def test_tuned_evaluation_registers_exactly_what_the_sdk_runner_does(stack: str)
         (r.urn, r.aliases, json.dumps(r.outputs, sort_keys=True)) for r in sdk)
 
 
-def _insecure_prod() -> StackConfig:
-    config = load_stack_config(ROOT, "prod")
-    network = json.loads(config.values[f"{PROJECT}:network"])
-    network.update(isolation_mode="AllowInternetOutbound", outbound_rules=[])
-    return dataclasses.replace(config, values={**config.values, f"{PROJECT}:network": json.dumps(network),
-                                               f"{PROJECT}:locks": "false"})
-
-
 def _answers(fast: bool, parallel: bool) -> list[tuple[str, ...]]:
-    found = tuple(evaluate(ROOT, _insecure_prod()))
+    found = tuple(evaluate(ROOT, insecure_prod_config()))
     results = run_packs(found, "prod", policies_dir=ROOT / "policies", overrides=AS_OF, stack="prod",
                         project=PROJECT, fast=fast, parallel=parallel)
     return sorted((v.pack, v.policy, v.level, v.severity, v.urn, v.message, str(v.could_not_run))
