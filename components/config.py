@@ -10,10 +10,11 @@ example ``mlops-platform:teams[1].clusters[0].max_nodes: 0 is not allowed; use a
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -52,9 +53,11 @@ IDLE_SHUTDOWN_RANGE = (dt.timedelta(minutes=15), dt.timedelta(days=3))
 IDLE_SCALE_DOWN_RANGE = (dt.timedelta(minutes=1), dt.timedelta(days=1))
 LOG_RETENTION_RANGE = (30, 730)
 
-#: Config keys (any namespace) whose last segment looks like a credential must be set with ``--secret``.
+#: Config keys (any namespace, at any depth: tags and nested objects too) whose name looks like a credential must be
+#: set with ``--secret``. ``sas`` counts only as a word of its own (``sas-token``, not ``kansas``).
 SECRET_NAME_PATTERN = re.compile(
-    r"(secret|password|passwd|token|connection_?string|access_?key|api_?key|sas|credential|private_?key)", re.I
+    r"(secret|password|passwd|token|connection_?string|access_?key|api_?key|credential|private_?key"
+    r"|(^|[^a-z])sas([^a-z]|$))", re.I
 )
 #: ...unless the name says it holds a location or a flag rather than the credential (``oidcTokenFilePath``).
 NOT_SECRET_SUFFIX = re.compile(r"(path|file|url|uri|expiry|enabled|disabled)$", re.I)
@@ -194,13 +197,43 @@ class ConfigError(Exception):
 
     def __init__(self, problems: Sequence[str]):
         self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
+        shown = self.problems[:MAX_PROBLEMS]
+        if len(self.problems) > MAX_PROBLEMS:
+            shown.append(f"... and {len(self.problems) - MAX_PROBLEMS} more problems")
+        super().__init__("\n".join(shown))
+
+
+#: Longest excerpt of a given value that a message quotes, and most problems one error lists: a stray multi-megabyte
+#: value or thousands of broken entries must not flood a terminal or a pull-request comment.
+MAX_SHOWN = 60
+MAX_PROBLEMS = 50
 
 
 def _show(value: Any) -> str:
     if isinstance(value, str):
-        return repr(value)
-    return json.dumps(value)
+        return repr(value if len(value) <= MAX_SHOWN else value[:MAX_SHOWN] + "…")
+    text = json.dumps(value, default=str)
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "…"
+
+
+def _looks_secret(name: str) -> bool:
+    return bool(SECRET_NAME_PATTERN.search(name)) and not NOT_SECRET_SUFFIX.search(name)
+
+
+def _plain_secrets(value: Any, path: str, cli_path: str) -> Iterator[tuple[str, str]]:
+    """Mapping keys inside ``value`` whose names look like credentials, as (key path, the path ``pulumi config set
+    --path`` takes); the values themselves are never shown."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            name = str(key)
+            step = f".{name}" if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) else f"[{json.dumps(name)}]"
+            if _looks_secret(name):
+                yield f"{path}.{name}", cli_path + step
+            else:
+                yield from _plain_secrets(item, f"{path}.{name}", cli_path + step)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _plain_secrets(item, f"{path}[{i}]", f"{cli_path}[{i}]")
 
 
 class _Reader:
@@ -372,10 +405,14 @@ def parse_config(
 
     for full_key, value in raw.items():
         key = full_key.partition(":")[2]
-        if SECRET_NAME_PATTERN.search(key) and not NOT_SECRET_SUFFIX.search(key) and full_key not in secret_keys:
-            r.problems.append(f"{full_key}: looks like a secret but is set in plain text; set it with "
-                              f"`pulumi config set --secret {full_key} <value>`")
-            continue
+        if full_key not in secret_keys:
+            if _looks_secret(key):
+                r.problems.append(f"{full_key}: looks like a secret but is set in plain text; set it with "
+                                  f"`pulumi config set --secret {full_key} <value>`")
+                continue
+            for inner, cli_path in _plain_secrets(_decode(value), full_key, full_key):
+                r.problems.append(f"{inner}: looks like a secret but is set in plain text; set it with "
+                                  f"`pulumi config set --secret --path '{cli_path}' <value>`")
         if full_key.startswith(ns):
             if key not in TOP_LEVEL_KEYS:
                 r.fail(key, f"unknown key; allowed keys are {', '.join(TOP_LEVEL_KEYS)}")
@@ -385,7 +422,14 @@ def parse_config(
     # environment
     environment = derive_environment(stack)
     if "environment" in values:
-        environment = r.choice("environment", values["environment"], ENVIRONMENTS)
+        explicit = r.choice("environment", values["environment"], ENVIRONMENTS)
+        if environment is not None and explicit is not None and explicit != environment:
+            # The stack name decides for dev/prod stacks: a key in the stack file must not move a prod stack onto
+            # dev's settings and dev's (advisory) policy levels.
+            r.fail("environment", f"{_show(explicit)} contradicts the stack name {stack!r}, which makes it "
+                                  f"{environment}; remove the key (stacks named dev... or prod... take their "
+                                  "environment from the name)")
+        environment = environment or explicit
     elif environment is None:
         r.fail("environment", f"is required because stack name {stack!r} does not start with dev or prod; "
                               f"use one of {', '.join(ENVIRONMENTS)}")
@@ -722,9 +766,25 @@ def raw_pulumi_config() -> tuple[dict[str, Any], frozenset[str]]:
     return raw, frozenset(secrets)
 
 
+_evaluation_date: dt.date | None = None
+
+
+@contextlib.contextmanager
+def evaluation_date(day: dt.date | None) -> Iterator[None]:
+    """Within the block, :func:`from_pulumi` validates dates as of ``day`` instead of the calendar date (``None``
+    keeps the calendar). The offline preflight's ``--as-of`` uses it so that a gate run, and every test of one, gives
+    the same answer on any day; ``pulumi up`` never sets it."""
+    global _evaluation_date
+    previous, _evaluation_date = _evaluation_date, day
+    try:
+        yield
+    finally:
+        _evaluation_date = previous
+
+
 def from_pulumi(today: dt.date | None = None) -> PlatformConfig:
     """Parse the configuration of the running Pulumi program (stack name from the engine)."""
     import pulumi
 
     raw, secrets = raw_pulumi_config()
-    return parse_config(raw, stack=pulumi.get_stack(), secret_keys=secrets, today=today)
+    return parse_config(raw, stack=pulumi.get_stack(), secret_keys=secrets, today=today or _evaluation_date)

@@ -109,8 +109,8 @@ def render() -> str:
     lines += [
         "## Coverage of the reference rule sets",
         "",
-        "Every row of `../shared/policy-anchors.md` (what Checkov, Azure Policy, PSRule, Pulumi's packs and ADOScanner "
-        "check for these resource types), and the rules that cover it:",
+        "Every row of [`docs/policy-anchors.md`](policy-anchors.md) (what Checkov, Azure Policy, PSRule, Pulumi's "
+        "packs and ADOScanner check for these resource types), and the rules that cover it:",
         "",
         "| Resource | Check | Covered by |",
         "|---|---|---|",

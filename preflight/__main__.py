@@ -105,8 +105,8 @@ def _check_greenfield(args: argparse.Namespace) -> int:
     from preflight.stack_config import StackConfigError, load_stack_config
 
     try:
-        state = load_state(args.check_greenfield)
         config = load_stack_config(args.dir, args.stack)
+        state = load_state(args.check_greenfield, config.stack, config.project)
     except (StateError, StackConfigError) as error:
         print(f"preflight: {error}", file=sys.stderr)
         return EXIT_ERROR

@@ -59,8 +59,9 @@ class GreenfieldCheck:
         return "\n".join(lines)
 
 
-def load_state(path: Path) -> list[dict[str, object]]:
-    """The resources of a ``pulumi stack export`` file."""
+def load_state(path: Path, stack: str, project: str) -> list[dict[str, object]]:
+    """The resources of a ``pulumi stack export`` file of ``project``'s ``stack``; an export of another stack or
+    project is refused (comparing it would call a foreign stack safe or unsafe)."""
     try:
         document = json.loads(path.read_text())
     except OSError as error:
@@ -71,7 +72,17 @@ def load_state(path: Path) -> list[dict[str, object]]:
     if not isinstance(resources, list):
         raise StateError(f"{path} is not a `pulumi stack export` file (no deployment.resources); create it with "
                          "`pulumi stack export -s <stack> --file state.json`")
-    return [r for r in resources if isinstance(r, dict)]
+    found = [r for r in resources if isinstance(r, dict)]
+    expected = (stack.rsplit("/", 1)[-1], project)
+    for resource in found:
+        parts = str(resource.get("urn", "")).split("::")
+        origin = (parts[0].removeprefix("urn:pulumi:"), parts[1]) if len(parts) >= 4 else None
+        if origin != expected:
+            shown = f"stack {origin[0]!r} of project {origin[1]!r}" if origin else f"an unreadable URN {parts[0]!r}"
+            raise StateError(f"{path} is an export of {shown}, not of stack {expected[0]!r} of project "
+                             f"{expected[1]!r}; export this stack with `pulumi stack export -s {expected[0]} "
+                             "--file state.json`")
+    return found
 
 
 def _with_type(urn: str, token: str) -> str:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import types
+import typing
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, is_dataclass, replace
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -201,10 +203,7 @@ class Report:
             found = data.get("schema") if isinstance(data, dict) else type(data).__name__
             raise ReportError(f"not a preflight JSON report (schema {found!r}; expected {SCHEMA!r}); produce it with "
                               "`python -m preflight <stack> --format json`")
-        try:
-            return _load(cls, data)
-        except (KeyError, TypeError, ValueError) as error:
-            raise ReportError(f"malformed preflight report: {error}") from None
+        return _load(cls, data)
 
 
 def _fields(obj: Any) -> dict[str, Any]:
@@ -213,26 +212,44 @@ def _fields(obj: Any) -> dict[str, Any]:
     raise TypeError(f"{type(obj).__name__} is not JSON serializable")
 
 
-def _load(cls: Any, data: Any) -> Any:
-    """Rebuild the dataclass ``cls`` from the JSON form of its fields."""
-    kinds: dict[str, Any] = {
-        "resources": (tuple, ResourceEntry), "packs": (tuple, PackSummary), "findings": (tuple, Finding),
-        "policies": (tuple, PolicyMeta), "changed": (tuple, ResourceChange), "fixed": (tuple, Finding),
-    }
+def _check(value: Any, hint: Any, path: str) -> Any:
+    """``value`` (parsed JSON) as the type ``hint`` of a report field, or :class:`ReportError` naming the path."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _check(value, inner, path)
+    if is_dataclass(hint):
+        return _load(hint, value, path)
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ReportError(f"{path}: expected a list, found {type(value).__name__}")
+        return tuple(_check(item, args[0], f"{path}[{i}]") for i, item in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ReportError(f"{path}: expected an object, found {type(value).__name__}")
+        return {k: _check(v, args[1], f"{path}.{k}") for k, v in value.items()}
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise ReportError(f"{path}: expected {hint.__name__}, found {type(value).__name__}")
+    return value
+
+
+def _load(cls: Any, data: Any, path: str = "report") -> Any:
+    """Rebuild the dataclass ``cls`` from the JSON form of its fields, checking every value's type."""
+    if not isinstance(data, dict):
+        raise ReportError(f"{path}: expected an object, found {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
     values = {}
     for f in fields(cls):
-        if f.name not in data:
-            continue
-        value = data[f.name]
-        if f.name in kinds:
-            value = tuple(_load(kinds[f.name][1], v) for v in value)
-        elif f.name == "timings":
-            value = _load(Timings, value)
-        elif f.name == "comparison":
-            value = None if value is None else _load(Comparison, value)
-        elif isinstance(value, list):
-            value = tuple(value)
-        values[f.name] = value
+        if f.name in data:
+            values[f.name] = _check(data[f.name], hints[f.name], f"{path}.{f.name}")
+        elif f.default is MISSING and f.default_factory is MISSING:
+            raise ReportError(f"{path}: the field {f.name!r} is missing")
     return cls(**values)
 
 

@@ -4,6 +4,9 @@ The CLI merges the project's ``config:`` defaults (``Pulumi.yaml``) under the st
 puts un-namespaced keys in the project's namespace, passes scalars as strings and structured values as JSON, and
 decrypts ``secure:`` values. The preflight never decrypts: a ``secure:`` value (also one nested in an object) becomes
 the placeholder ``[secret]`` and its key is marked secret, so validation sees it as a secret and no output can show it.
+
+Both files are read by ``preflight.stack_yaml``, which refuses what the CLI and a YAML 1.1 reader would read
+differently (and hostile or oversized files) with one line per problem naming the key and line.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from preflight.stack_yaml import Secure, StackFileError, load
 
 SECRET_PLACEHOLDER = "[secret]"
 
@@ -34,19 +37,21 @@ class StackConfig:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise StackConfigError(f"{path}: not valid YAML: {error}") from None
+        data = load(path)
+    except StackFileError as error:
+        raise StackConfigError(str(error)) from None
+    if data is None:
+        return {}
     if not isinstance(data, dict):
-        raise StackConfigError(f"{path}: expected a YAML mapping at the top level")
+        raise StackConfigError(f"{path.name}: expected a YAML mapping at the top level")
     return data
 
 
 def _strip_secure(value: Any) -> tuple[Any, bool]:
-    """Replace every ``{secure: ...}`` in ``value`` with the placeholder; report whether one was found."""
+    """Replace every secure value in ``value`` with the placeholder; report whether one was found."""
+    if isinstance(value, Secure):
+        return SECRET_PLACEHOLDER, True
     if isinstance(value, dict):
-        if set(value) == {"secure"}:
-            return SECRET_PLACEHOLDER, True
         found = False
         out = {}
         for key, item in value.items():
@@ -89,7 +94,10 @@ def load_stack_config(project_dir: Path, stack: str) -> StackConfig:
 
     values: dict[str, str] = {}
     secrets: set[str] = set()
-    for key, decl in (project_doc.get("config") or {}).items():
+    declared = project_doc.get("config") or {}
+    if not isinstance(declared, dict):
+        raise StackConfigError(f"{project_file.name}: 'config' must be a mapping of keys to declarations")
+    for key, decl in _strip_secure(declared)[0].items():
         if isinstance(decl, dict):
             if "default" in decl:
                 values[_full_key(project, key)] = _as_cli_string(decl["default"])

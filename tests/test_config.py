@@ -346,3 +346,44 @@ def test_every_problem_is_reported_at_once(dev_values: dict[str, Any]) -> None:
     found = problems(dev_values)
     assert [p.split(":")[1].split(" ")[0] for p in found] == [
         "region", "teams[0].clusters[0].max_nodes", "teams[0].instances[0].idle_shutdown"]
+
+
+def test_plain_text_secrets_are_refused_at_any_depth(dev_values: dict[str, Any]) -> None:
+    dev_values[f"{NS}:tags"]["api-token"] = "tok-123"
+    dev_values["azure-native:extra"] = {"auth": [{"password": "p4ss"}]}
+    found = problems(dev_values)
+    assert found == [
+        f"{NS}:tags.api-token: looks like a secret but is set in plain text; set it with "
+        f"`pulumi config set --secret --path '{NS}:tags[\"api-token\"]' <value>`",
+        "azure-native:extra.auth[0].password: looks like a secret but is set in plain text; set it with "
+        "`pulumi config set --secret --path 'azure-native:extra.auth[0].password' <value>`",
+    ]
+    assert "tok-123" not in "\n".join(found) and "p4ss" not in "\n".join(found)
+    # Set with --secret, the whole key is secret and the nested names are fine.
+    del dev_values["azure-native:extra"]
+    parse(dev_values, secret_keys=frozenset({f"{NS}:tags"}))
+
+
+@pytest.mark.parametrize("name", ["sas-token-expiry", "kansas-office", "datasets"])
+def test_secret_pattern_matches_sas_only_as_a_word(dev_values: dict[str, Any], name: str) -> None:
+    dev_values[f"{NS}:tags"][name] = "x"
+    parse(dev_values)
+
+
+def test_a_key_in_the_stack_file_cannot_weaken_a_prod_stack(prod_values: dict[str, Any]) -> None:
+    prod_values[f"{NS}:environment"] = "dev"
+    assert problems(prod_values, stack="prod")[0] == (
+        f"{NS}:environment: 'dev' contradicts the stack name 'prod', which makes it prod; remove the key (stacks "
+        "named dev... or prod... take their environment from the name)")
+
+
+def test_long_values_and_many_problems_are_cut(dev_values: dict[str, Any]) -> None:
+    dev_values[f"{NS}:region"] = "x" * 100_000
+    dev_values[f"{NS}:teams"] = [{"name": f"Team{i}"} for i in range(80)]
+    with pytest.raises(ConfigError) as caught:
+        parse(dev_values)
+    lines = str(caught.value).splitlines()
+    assert len(caught.value.problems) == 81
+    assert len(lines) == 51 and lines[-1] == "... and 31 more problems"
+    assert max(len(line) for line in lines) < 1500
+    assert lines[0].startswith(f"{NS}:region: '{'x' * 60}…' is not allowed")

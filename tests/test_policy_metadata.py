@@ -16,7 +16,7 @@ from policies.lib.rules import Rule
 
 RULES: list[Rule] = [rule for rules in PACKS.values() for rule in rules.rules]
 BY_NAME = {rule.name: rule for rule in RULES}
-ANCHOR_FILE = ROOT.parent / "shared" / "policy-anchors.md"
+ANCHOR_FILE = ROOT / "docs" / "policy-anchors.md"
 
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.name for r in RULES])

@@ -213,3 +213,13 @@ def test_greenfield_check_from_the_command_line(tmp_path: object) -> None:
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2
     assert "is not a `pulumi stack export` file (no deployment.resources)" in bad.stderr
+    foreign = _state(records)
+    for resource in foreign["deployment"]["resources"]:  # type: ignore[index]
+        resource["urn"] = resource["urn"].replace("urn:pulumi:dev::", "urn:pulumi:prod::")
+    (directory / "prod.json").write_text(json.dumps(foreign))
+    other = subprocess.run([sys.executable, "-m", "preflight", "dev", "--check-greenfield",
+                            str(directory / "prod.json")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert other.returncode == 2
+    assert other.stderr == (f"preflight: {directory / 'prod.json'} is an export of stack 'prod' of project "
+                            "'mlops-platform', not of stack 'dev' of project 'mlops-platform'; export this stack with "
+                            "`pulumi stack export -s dev --file state.json`\n")

@@ -1,4 +1,4 @@
-"""How the packs cover the reference rule sets (``../shared/policy-anchors.md``), and why prod relaxes some rules.
+"""How the packs cover the reference rule sets (``docs/policy-anchors.md``), and why prod relaxes some rules.
 
 Both feed the catalogue (``docs/policies.md``); tests check that every anchor row is mapped and that the prod configs'
 advisory overrides are exactly the documented exceptions.
