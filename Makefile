@@ -4,9 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
 PREFLIGHT_ARGS ?=
+PACKS_ARGS ?=
 BENCH_ARGS ?= --dev
 
-.PHONY: preflight test lint typecheck catalogue policy-bench bench clean
+.PHONY: preflight test lint typecheck catalogue packs policy-bench bench clean
 
 # The virtualenv is rebuilt whenever a requirements file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -35,13 +36,18 @@ typecheck: $(VENV)/.installed
 catalogue: $(VENV)/.installed
 	$(PY) -m policies.catalogue
 
+## Assemble each policy pack into dist/policy-packs/<pack>: a folder that runs and publishes on its own
+## (docs/policy-packs.md). PACKS_ARGS="--venv" also creates each pack's virtualenv (needs the package index).
+packs: $(VENV)/.installed
+	$(PY) -m policies.build $(PACKS_ARGS)
+
 ## Time pack start-up and analysis of a stack through the analyzer protocol.
 policy-bench: $(VENV)/.installed
-	$(PY) -m policies.bench $(STACK)
+	$(PY) -m preflight.pack_bench $(STACK)
 
 ## Benchmark the preflight on generated platforms of 1, 10, 100 and 300 teams (docs/performance.md).
 bench: $(VENV)/.installed
 	$(PY) -m preflight.bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache out
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache out dist

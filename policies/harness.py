@@ -27,8 +27,10 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -39,11 +41,12 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import yaml
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
+from policies.lib.manifest import ManifestError, read_manifest
 from policies.lib.packconfig import PolicyConfig, PolicyInfo, load_pack_config, parse_pack_config, reconcile
+from policies.lib.servicer import PARENT_PID_ENV, RULE_TIMEOUT_ENV, WATCHDOG_MARK
 
 #: The engine's markers in property values (pulumi/sdk: rpc.go): an unknown value, and a secret wrapper.
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -179,57 +182,101 @@ def _policy_info(policy: analyzer_pb2.PolicyInfo) -> PolicyInfo:
                       tuple(schema.get("required", [])))
 
 
-def pack_python(manifest: Path) -> str:
-    """The interpreter the CLI's shim would use: ``<virtualenv>/bin/python`` from ``PulumiPolicy.yaml``, resolved
-    against the pack's folder, or this interpreter when none is named or it does not exist (yet)."""
-    document = yaml.safe_load(manifest.read_text()) or {}
-    runtime = document.get("runtime") or {}
-    options = runtime.get("options") or {} if isinstance(runtime, Mapping) else {}
-    virtualenv = options.get("virtualenv") if isinstance(options, Mapping) else None
-    if virtualenv:
-        candidate = (manifest.parent / str(virtualenv) / "bin" / "python").absolute()
+def pack_python(pack_dir: Path) -> str:
+    """The interpreter the CLI would use: ``<virtualenv>/bin/python`` from ``PulumiPolicy.yaml``, resolved against the
+    pack's folder, or this interpreter when none is named or it does not exist (yet): the gate runs the assembled
+    packs with its own environment, which holds every pack's requirements."""
+    manifest = read_manifest(pack_dir)
+    if manifest.virtualenv:
+        candidate = (pack_dir / manifest.virtualenv / "bin" / "python").absolute()
         if candidate.exists():
             return str(candidate)
     return sys.executable
 
 
+#: Packs started by this process and not yet closed (:func:`stop_all` ends them on an interrupt).
+_live: set[PolicyPackProcess] = set()
+_live_lock = threading.Lock()
+
+
+def stop_all() -> None:
+    """End every pack this process started (their whole process groups); for signal handlers and fatal exits."""
+    with _live_lock:
+        packs = list(_live)
+    for pack in packs:
+        pack.kill()
+
+
 class PolicyPackProcess:
-    """A running policy pack. Use as a context manager, or call :meth:`close`."""
+    """A running policy pack. Use as a context manager, or call :meth:`close`.
+
+    Every wait is bounded: ``timeout`` for the start (port printed, server answering, info and configuration) and
+    ``call_timeout`` for each ``Analyze``/``AnalyzeStack`` call. ``rule_timeout`` asks the pack's watchdog (this
+    repository's packs have one, ``policies.lib.servicer``) to end the pack when one rule runs longer, naming the
+    rule and the resource. Anything that goes wrong is a :class:`HarnessError` naming the pack and, where known, the
+    rule and the resource. The pack runs in its own process group, which :meth:`close` ends as a whole, and it ends
+    itself if this process dies.
+    """
 
     def __init__(self, pack_dir: str | Path, *, python: str | None = None, timeout: float = 60.0,
-                 stack: str = "test", project: str = "test", dry_run: bool = True,
-                 env: Mapping[str, str] | None = None) -> None:
+                 call_timeout: float = 120.0, rule_timeout: float | None = None, stack: str = "test",
+                 project: str = "test", dry_run: bool = True, env: Mapping[str, str] | None = None) -> None:
         self.pack_dir = Path(pack_dir).resolve()
-        manifest = self.pack_dir / "PulumiPolicy.yaml"
-        if not manifest.is_file():
-            raise HarnessError(f"{self.pack_dir} is not a policy pack (no PulumiPolicy.yaml)")
+        self.label = self.pack_dir.name
+        try:
+            self.manifest = read_manifest(self.pack_dir)
+        except ManifestError as error:
+            raise HarnessError(f"policy pack {self.label}: {error}") from None
+        self.version = self.manifest.version
+        self.call_timeout = call_timeout
+        self._stderr: deque[str] = deque(maxlen=40)
         environment = {**os.environ, "PULUMI_PROJECT": project, "PULUMI_STACK": stack,
-                       "PULUMI_DRY_RUN": "true" if dry_run else "false", **(env or {})}
+                       "PULUMI_DRY_RUN": "true" if dry_run else "false", PARENT_PID_ENV: str(os.getpid()),
+                       **({RULE_TIMEOUT_ENV: f"{rule_timeout:g}"} if rule_timeout else {}), **(env or {})}
         environment.pop("PYTHONHOME", None)
         self._process = subprocess.Popen(
             # The engine address is only used for logging by pulumi.policy; no engine runs here.
-            [python or pack_python(manifest), "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."],
-            cwd=self.pack_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment,
+            [python or pack_python(self.pack_dir), "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."],
+            cwd=self.pack_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment, process_group=0,
         )
-        self.port = self._read_port(timeout)
-        self._channel = grpc.insecure_channel(
-            f"127.0.0.1:{self.port}",
-            options=[("grpc.max_receive_message_length", _MAX_MESSAGE),
-                     ("grpc.max_send_message_length", _MAX_MESSAGE)],
-        )
-        self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
+        with _live_lock:
+            _live.add(self)
+        self._drainer = threading.Thread(target=self._drain_stderr, name=f"{self.label}-stderr", daemon=True)
+        self._drainer.start()
         try:
-            grpc.channel_ready_future(self._channel).result(timeout=timeout)
-        except grpc.FutureTimeoutError:
+            self.port = self._read_port(timeout)
+            self._channel = grpc.insecure_channel(
+                f"127.0.0.1:{self.port}",
+                options=[("grpc.max_receive_message_length", _MAX_MESSAGE),
+                         ("grpc.max_send_message_length", _MAX_MESSAGE)],
+            )
+            self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
+            try:
+                grpc.channel_ready_future(self._channel).result(timeout=timeout)
+            except grpc.FutureTimeoutError:
+                raise HarnessError(f"policy pack {self.label}: printed port {self.port} but did not answer within "
+                                   f"{timeout:g} s") from None
+            self._start_timeout = timeout
+            self.configure_stack(stack=stack, project=project, dry_run=dry_run)
+            self.info = self._call("GetAnalyzerInfo", empty_pb2.Empty(), timeout=timeout)
+            self.name = self.info.name
+            self._policies = tuple(_policy_info(p) for p in self.info.policies)
+            self.config: dict[str, PolicyConfig] = {}
+            self.configure()
+        except BaseException:
             self.close()
-            raise HarnessError(f"{self.pack_dir.name}: the pack printed port {self.port} but did not answer") from None
-        self.configure_stack(stack=stack, project=project, dry_run=dry_run)
-        self.version = self.plugin_version()
-        self.info = self._stub.GetAnalyzerInfo(empty_pb2.Empty())
-        self.name = self.info.name
-        self._policies = tuple(_policy_info(p) for p in self.info.policies)
-        self.config: dict[str, PolicyConfig] = {}
-        self.configure()
+            raise
+
+    def _drain_stderr(self) -> None:
+        """Keep the pack's last stderr lines (for error messages), and never let a full pipe block the pack."""
+        stream = self._process.stderr
+        assert stream is not None
+        for raw in iter(stream.readline, b""):
+            self._stderr.append(raw.decode(errors="replace").rstrip())
+
+    def _stderr_tail(self, lines: int = 5) -> str:
+        tail = [line for line in list(self._stderr)[-lines:] if line.strip()]
+        return " | ".join(tail)[-600:]
 
     def _read_port(self, timeout: float) -> int:
         assert self._process.stdout is not None
@@ -237,15 +284,41 @@ class PolicyPackProcess:
         threading.Thread(target=lambda: lines.put(self._process.stdout.readline()),  # type: ignore[union-attr]
                          daemon=True).start()
         try:
-            first = lines.get(timeout=timeout).decode().strip()
+            first = lines.get(timeout=timeout).decode(errors="replace").strip()
         except queue.Empty:
-            self.close()
-            raise HarnessError(f"{self.pack_dir.name}: no port printed within {timeout:.0f} s") from None
-        if not first.isdigit():
-            stderr = self._process.stderr.read().decode() if self._process.stderr else ""
-            self.close()
-            raise HarnessError(f"{self.pack_dir.name}: the pack did not start: {first or stderr.strip()}")
-        return int(first)
+            raise HarnessError(f"policy pack {self.label}: printed no port within {timeout:g} s") from None
+        if first.isdigit():
+            return int(first)
+        if first:
+            raise HarnessError(f"policy pack {self.label}: printed {first[:120]!r} before its port; a pack must "
+                               "print its port first and nothing else on stdout")
+        self._drainer.join(timeout=5)  # stdout closed: the pack ended; its last words are on stderr
+        raise HarnessError(f"policy pack {self.label}: did not start: {self._stderr_tail() or 'no output'}")
+
+    def _failure(self, method: str, urn: str, error: grpc.RpcError) -> HarnessError:
+        """One clear error for a failed call: the watchdog's or the rule's own words where the pack gave them."""
+        what = f"{method} of {urn}" if urn else method
+        code = error.code() if isinstance(error, grpc.Call) else None
+        if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+            return HarnessError(f"policy pack {self.label}: no answer to {what} within {self.call_timeout:g} s (a rule "
+                                "may hang; --rule-timeout names it)")
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._process.wait(timeout=1)
+        watchdog = [line for line in self._stderr if WATCHDOG_MARK in line]
+        if watchdog:
+            return HarnessError(f"policy pack {self.label}: {watchdog[-1].split(WATCHDOG_MARK, 1)[1].strip()}")
+        details = error.details() if isinstance(error, grpc.Call) else ""
+        if self._process.poll() is not None:
+            tail = self._stderr_tail()
+            return HarnessError(f"policy pack {self.label}: the pack ended (exit {self._process.returncode}) during "
+                                f"{what}{': ' + tail if tail else ''}")
+        return HarnessError(f"policy pack {self.label}: {what} failed: {(details or str(code))[:700]}")
+
+    def _call(self, method: str, request: Any, urn: str = "", timeout: float | None = None) -> Any:
+        try:
+            return getattr(self._stub, method)(request, timeout=timeout or self.call_timeout)
+        except grpc.RpcError as error:
+            raise self._failure(method, urn, error) from None
 
     # -- configuration ------------------------------------------------------------------------------------------
 
@@ -275,20 +348,20 @@ class PolicyPackProcess:
             entry = request.policyConfig[name]
             entry.enforcementLevel = _LEVEL_NUMBERS[config.enforcement_level]
             entry.properties.update(config.properties)
-        self._stub.Configure(request)
+        self._call("Configure", request, timeout=self._start_timeout)
         return self.config
 
     def configure_stack(self, *, stack: str, project: str, dry_run: bool = True,
                         tags: Mapping[str, str] | None = None) -> None:
         """Tell the pack which stack it analyzes (``ConfigureStack``), as the engine does before analysis."""
-        self._stub.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(
-            stack=stack, project=project, dry_run=dry_run, tags=dict(tags or {})))
+        self._call("ConfigureStack", analyzer_pb2.AnalyzerStackConfigureRequest(
+            stack=stack, project=project, dry_run=dry_run, tags=dict(tags or {})), timeout=self._start_timeout)
 
     # -- analysis ------------------------------------------------------------------------------------------------
 
     def analyze(self, resource: Resource) -> list[Violation]:
         request = analyze_request(resource)
-        return self._violations(self._stub.Analyze(request), request.urn)
+        return self._violations(self._call("Analyze", request, request.urn), request.urn)
 
     def analyze_all(self, requests: Iterable[analyzer_pb2.AnalyzeRequest], *, window: int = 32,
                     done: Callable[[int], None] | None = None) -> list[Violation]:
@@ -298,16 +371,24 @@ class PolicyPackProcess:
         in_flight: deque[tuple[Any, str]] = deque()
         violations: list[Violation] = []
         count = 0
+        def answer(future: Any, urn: str) -> list[Violation]:
+            try:
+                return self._violations(future.result(), urn)
+            except grpc.RpcError as error:
+                for pending, _ in in_flight:
+                    pending.cancel()
+                raise self._failure("Analyze", urn, error) from None
+
         for count, request in enumerate(requests, 1):
-            in_flight.append((self._stub.Analyze.future(request), request.urn))
+            in_flight.append((self._stub.Analyze.future(request, timeout=self.call_timeout), request.urn))
             if len(in_flight) >= window:
                 future, urn = in_flight.popleft()
-                violations += self._violations(future.result(), urn)
+                violations += answer(future, urn)
                 if done and count % window == 0:
                     done(count - len(in_flight))
         while in_flight:
             future, urn = in_flight.popleft()
-            violations += self._violations(future.result(), urn)
+            violations += answer(future, urn)
         if done:
             done(count)
         return violations
@@ -316,7 +397,7 @@ class PolicyPackProcess:
         return self.analyze_stack_request(analyze_stack_request(resources))
 
     def analyze_stack_request(self, request: analyzer_pb2.AnalyzeStackRequest) -> list[Violation]:
-        return self._violations(self._stub.AnalyzeStack(request), "")
+        return self._violations(self._call("AnalyzeStack", request), "")
 
     def _violations(self, response: analyzer_pb2.AnalyzeResponse, urn: str) -> list[Violation]:
         result = []
@@ -332,7 +413,9 @@ class PolicyPackProcess:
         return result
 
     def plugin_version(self) -> str:
-        return str(self._stub.GetPluginInfo(empty_pb2.Empty()).version)
+        """What the pack answers to ``GetPluginInfo``: pulumi-policy's own version, not the pack's (that is
+        :attr:`version`, from ``PulumiPolicy.yaml``, as the CLI reports it)."""
+        return str(self._call("GetPluginInfo", empty_pb2.Empty()).version)
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
 
@@ -347,20 +430,29 @@ class PolicyPackProcess:
                 return int(line.split()[1]) / 1024
         return 0.0
 
+    def kill(self) -> None:
+        """End the pack's whole process group at once (no grace period)."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._process.pid, signal.SIGKILL)
+
     def close(self) -> None:
         channel = getattr(self, "_channel", None)
         if channel is not None:
             channel.close()
         if self._process.poll() is None:
-            self._process.terminate()
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._process.pid, signal.SIGTERM)
             try:
-                self._process.wait(timeout=10)
+                self._process.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                self._process.kill()
+                self.kill()
                 self._process.wait()
-        for stream in (self._process.stdout, self._process.stderr):
-            if stream is not None:
-                stream.close()
+        else:
+            self.kill()  # anything the pack started in its group
+        if self._process.stdout is not None:
+            self._process.stdout.close()
+        with _live_lock:
+            _live.discard(self)
 
     def __enter__(self) -> PolicyPackProcess:
         return self

@@ -3,19 +3,25 @@
 Evaluates the stack's program offline and runs every policy pack under ``policies/`` over it; writes the report in
 the chosen formats (terminal, markdown, sarif, junit, json).
 
-Exit codes: 0 no mandatory violation (with ``--baseline``: no *new* one); 1 mandatory violations; 2 a usage,
-configuration or program error (one clear message on stderr, the user's file and line for a program exception, a
-traceback only with ``--debug``).
+Exit codes: 0 no mandatory violation (with ``--baseline``: no *new* one); 1 mandatory violations; 2 whenever
+something could not be checked: a usage, configuration or program error, a pack that is missing, broken, slow or
+failing, a time limit, an interrupt, or ``--no-policies`` (one clear message on stderr, the user's file and line for a
+program exception, a traceback only with ``--debug``). The gate fails closed: it never exits 0 unless every pack ran
+with the environment's config on a program that completed.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
+import signal
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
+from types import FrameType
 from typing import TextIO
 
 from preflight.render import FORMATS
@@ -24,16 +30,49 @@ from preflight.report import EXIT_ERROR
 FORMAT_NAMES = tuple(FORMATS)
 
 
-def _program_location(error: BaseException, project_dir: Path) -> str:
-    """``file:line`` of the innermost frame of ``error`` inside the project (not the SDK or the standard library)."""
-    root = project_dir.resolve()
-    excluded = (root / ".venv", Path(__file__).resolve().parent)
-    location = ""
-    for frame in traceback.extract_tb(error.__traceback__):
-        path = Path(frame.filename).resolve()
-        if path.is_relative_to(root) and not any(path.is_relative_to(e) for e in excluded):
-            location = f"{path.relative_to(root)}:{frame.lineno}"
-    return location
+class Interrupted(BaseException):
+    """SIGTERM or SIGHUP: unwind like Ctrl-C, so every pack is stopped on the way out."""
+
+
+def _on_signal(signum: int, _frame: FrameType | None) -> None:
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def _hung() -> None:
+    """The program is stuck where Python cannot interrupt it: stop the packs and end the process."""
+    from policies.harness import stop_all
+
+    print("preflight: the program did not finish and could not be interrupted; stopping", file=sys.stderr)
+    stop_all()
+    os._exit(EXIT_ERROR)
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 86_400:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 86400 seconds")
+    return value
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
+
+
+def _writable(directory: Path) -> str | None:
+    """Why reports cannot be written to ``directory`` (checked before the run, not after it), or ``None``."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".preflight-", delete=True):
+            pass
+    except OSError as error:
+        return f"--output {directory} is not a writable folder: {error.strerror or error}"
+    return None
 
 
 def _formats(values: list[str] | None, parser: argparse.ArgumentParser) -> list[str]:
@@ -83,10 +122,12 @@ def _fail(error: BaseException, args: argparse.Namespace) -> int:
     """Report an error of the run (config, program, files) the one way every mode does; exit code 2."""
     import pulumi
 
-    if isinstance(error, pulumi.RunError):
+    from preflight.program import ProgramError, program_location
+
+    if isinstance(error, (pulumi.RunError, ProgramError)):
         print(f"preflight: stack {args.stack}: {error}", file=sys.stderr)
         return EXIT_ERROR
-    where = _program_location(error, args.dir)
+    where = program_location(error, args.dir)
     print(f"preflight: the program failed{' at ' + where if where else ''}: {type(error).__name__}: {error}",
           file=sys.stderr)
     if args.debug:
@@ -113,7 +154,7 @@ def _check_greenfield(args: argparse.Namespace) -> int:
     # Evaluate with greenfield off so that every alias azure-native adds is registered and can be matched.
     config = dataclasses.replace(config, values={**config.values, f"{PROJECT}:greenfield": "false"})
     try:
-        records = evaluate(args.dir, config)
+        records = evaluate(args.dir, config, timeout=args.program_timeout, on_hang=_hung)
     except Exception as error:
         return _fail(error, args)
     result = check(records, state)
@@ -139,7 +180,18 @@ def main(argv: list[str] | None = None) -> int:
                              "mandatory ones, and list resources added, removed and changed")
     parser.add_argument("--pack", action="append", metavar="NAME",
                         help="run only this pack folder under policies/ (repeatable; default: all)")
-    parser.add_argument("--no-policies", action="store_true", help="only evaluate the program")
+    parser.add_argument("--no-policies", action="store_true",
+                        help="only evaluate the program and show the plan (exit 2: nothing was checked)")
+    parser.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD",
+                        help="evaluate as of this date instead of today: the program's date checks and the compute "
+                             "image age policy measure against it (reproducible runs)")
+    limits = parser.add_argument_group("time limits (seconds); a limit hit is exit 2 naming what did not finish")
+    limits.add_argument("--program-timeout", type=_positive, default=600.0, help="program evaluation (600)")
+    limits.add_argument("--pack-timeout", type=_positive, default=120.0,
+                        help="a pack's start: port, answer, configuration (120)")
+    limits.add_argument("--call-timeout", type=_positive, default=300.0, help="one Analyze or AnalyzeStack call (300)")
+    limits.add_argument("--rule-timeout", type=_positive, default=60.0,
+                        help="one rule on one resource; the message names the rule and the resource (60)")
     parser.add_argument("--tree", action="store_true", help="add the component tree to the terminal summary")
     parser.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
                         help="progress on stderr (auto: when stderr is a terminal)")
@@ -156,43 +208,64 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{len(formats)} formats ({', '.join(formats)}) need --output DIR; without it choose one")
     project_dir: Path = args.dir
     policies_dir = project_dir / "policies"
-    if not args.no_policies and not list(policies_dir.glob("*/PulumiPolicy.yaml")):
+
+    from preflight.analysis import Limits, discover_packs
+
+    known = discover_packs(policies_dir)
+    if not args.no_policies and not known:
         # A gate that finds nothing to check must not pass silently.
-        print(f"preflight: no policy pack under {policies_dir} (a folder with a PulumiPolicy.yaml); add the packs "
-              "or pass --no-policies to only evaluate the program", file=sys.stderr)
+        print(f"preflight: no policy pack under {policies_dir}; add the packs (docs/policy-packs.md)",
+              file=sys.stderr)
         return EXIT_ERROR
     for pack in args.pack or []:
-        if not (policies_dir / pack / "PulumiPolicy.yaml").is_file():
-            known = sorted(p.parent.name for p in policies_dir.glob("*/PulumiPolicy.yaml"))
+        if pack not in known:
             parser.error(f"--pack {pack!r} is not a policy pack under {policies_dir}; packs: "
                          f"{', '.join(known) or 'none'}")
+    if args.output is not None and (problem := _writable(args.output)):
+        print(f"preflight: {problem}", file=sys.stderr)
+        return EXIT_ERROR
 
-    from policies.harness import HarnessError
+    from policies.harness import HarnessError, stop_all
     from preflight import render
+    from preflight.program import ProgramError
     from preflight.report import ReportError, compare, load_baseline
     from preflight.run import RunOptions, run
     from preflight.stack_config import StackConfigError, load_stack_config
 
     ticker = Ticker(sys.stderr, args.progress)
+    handlers = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         baseline = load_baseline(args.baseline) if args.baseline else None
         config = load_stack_config(project_dir, args.stack)
-        report = run(project_dir, config, RunOptions(policies=not args.no_policies, packs=args.pack,
-                                                     freeze_heap=True), ticker)
+        options = RunOptions(policies=not args.no_policies, packs=args.pack, freeze_heap=True, as_of=args.as_of,
+                             program_timeout=args.program_timeout, on_hang=_hung,
+                             limits=Limits(start=args.pack_timeout, call=args.call_timeout, rule=args.rule_timeout))
+        report = run(project_dir, config, options, ticker)
         if baseline is not None:
             report = compare(report, baseline, str(args.baseline))
     except (StackConfigError, ReportError, HarnessError) as error:
         ticker.done()
         print(f"preflight: {error}", file=sys.stderr)
         return EXIT_ERROR
+    except (KeyboardInterrupt, Interrupted) as interrupt:
+        ticker.done()
+        stop_all()
+        name = str(interrupt) or "SIGINT"
+        print(f"preflight: interrupted ({name}); the packs are stopped and there is no verdict", file=sys.stderr)
+        return EXIT_ERROR
+    except ProgramError as error:
+        ticker.done()
+        return _fail(error, args)
     except Exception as error:
         ticker.done()
         return _fail(error, args)
+    finally:
+        for sig, previous in handlers.items():
+            signal.signal(sig, previous)
     ticker.done()
 
     if args.output is not None:
         try:
-            args.output.mkdir(parents=True, exist_ok=True)
             for name in formats:
                 file_name, renderer = render.FORMATS[name]
                 text = render.terminal(report, tree=args.tree) + "\n" if name == "terminal" else \
@@ -208,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.output is None:
         file_name, renderer = render.FORMATS[formats[0]]
         sys.stdout.write(renderer(report, project_dir))
+    if args.no_policies:
+        print("preflight: --no-policies: the program was evaluated but nothing was checked (exit 2)", file=sys.stderr)
     return report.exit_code
 
 

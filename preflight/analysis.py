@@ -7,11 +7,19 @@ dependencies) goes to ``AnalyzeStack`` once. Every pack is configured from the s
 
 The packs run in parallel: each is its own process, started at once; the requests are built once (while the packs
 start) and sent to every pack, each keeping a window of calls in flight.
+
+What runs is what is published: each pack source folder under ``policies/`` is assembled (``policies.build``) into a
+temporary folder that holds everything the pack needs, and the pack is started there, as the CLI starts a published
+pack. A folder that cannot become a pack, a missing or unreadable environment config, a pack that does not start,
+answer or finish in time, and a rule that fails are errors (:class:`~policies.harness.HarnessError`): the gate
+never passes what it could not check.
 """
 
 from __future__ import annotations
 
 import importlib
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -20,14 +28,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from policies.build import BuildError, build_pack, pack_folders
 from policies.harness import (
     SEVERITY_NAMES,
+    HarnessError,
     PolicyPackProcess,
     Resource,
     Violation,
     analyze_request,
     analyze_stack_request,
 )
+from policies.lib.packconfig import PackConfigError
 from policies.lib.servicer import SERVICER_ENV
 from preflight.mocks import ResourceRecord
 
@@ -35,9 +46,22 @@ from preflight.mocks import ResourceRecord
 PACKS = ("security", "patching", "governance")
 
 def discover_packs(policies_dir: Path) -> list[str]:
-    """Folders of ``policies_dir`` that are policy packs (hold a ``PulumiPolicy.yaml``), in report order."""
-    found = {p.parent.name for p in policies_dir.glob("*/PulumiPolicy.yaml")}
+    """Every pack source folder of ``policies_dir`` (each sub-folder but the rule library), in report order. A folder
+    there that is not a valid pack is an error when the packs are assembled, never a silent skip."""
+    found = set(pack_folders(policies_dir)) if policies_dir.is_dir() else set()
     return [p for p in PACKS if p in found] + sorted(found - set(PACKS))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Time limits of the policy phase, in seconds."""
+
+    start: float = 120.0
+    """A pack prints its port, answers and is configured."""
+    call: float = 300.0
+    """One ``Analyze`` or ``AnalyzeStack`` call."""
+    rule: float | None = 60.0
+    """One rule on one resource (or on the stack); ``None`` leaves it to ``call``."""
 
 
 def _resource(record: ResourceRecord, outputs: bool) -> Resource:
@@ -175,32 +199,55 @@ class PackRunner:
 
     def __init__(self, environment: str, *, policies_dir: Path = Path("policies"), packs: Iterable[str] | None = None,
                  overrides: Mapping[str, Mapping[str, object]] | None = None, stack: str = "", project: str = "",
-                 parallel: bool = True, fast: bool = True) -> None:
+                 parallel: bool = True, fast: bool = True, as_of: str | None = None, limits: Limits = Limits()
+                 ) -> None:
         self.environment = environment
         self.policies_dir = policies_dir
         self.folders = list(packs) if packs is not None else discover_packs(policies_dir)
+        if not self.folders:
+            raise HarnessError(f"no policy pack under {policies_dir}; the gate has nothing to check")
         self.overrides = {k: dict(v) for k, v in (overrides or {}).items()}
+        self.as_of = as_of
+        self.limits = limits
         self.stack, self.project = stack or environment, project or "project"
         self.parallel, self.fast = parallel, fast
+        self._assembled = Path(tempfile.mkdtemp(prefix="preflight-packs-"))
+        try:
+            self.pack_dirs = {folder: build_pack(folder, self._assembled, policies_dir) for folder in self.folders}
+        except BuildError as error:
+            shutil.rmtree(self._assembled, ignore_errors=True)
+            raise HarnessError(f"policy pack {error}") from None
         self._pool = ThreadPoolExecutor(max_workers=max(1, len(self.folders)))
         self._starting: list[Future[tuple[PolicyPackProcess, str, float]]] = []
 
+    def _config(self, pack: PolicyPackProcess, folder: str) -> str:
+        """Configure ``pack`` from its environment's config file (the ``--policy-pack-config`` file), with the
+        run's overrides and ``asOf`` date; return the file's path relative to the project."""
+        config_file = self.policies_dir / folder / "config" / f"{self.environment}.json"
+        mine = {name: dict(values) for name, values in self.overrides.items()}
+        if self.as_of:
+            for policy in pack.policies():
+                if "asOf" in policy.properties:
+                    mine[policy.name] = {"asOf": self.as_of, **mine.get(policy.name, {})}
+        known = {p.name for p in pack.policies()}
+        try:
+            pack.configure_file(config_file, overrides={k: v for k, v in mine.items() if k in known})
+        except (OSError, UnicodeDecodeError) as error:
+            raise HarnessError(f"policy pack {folder}: cannot read its config for {self.environment}, {config_file}: "
+                               f"{getattr(error, 'strerror', None) or error}") from None
+        except PackConfigError as error:
+            raise HarnessError(f"policy pack {folder}: {config_file}: {error}") from None
+        root = self.policies_dir.resolve().parent
+        resolved = config_file.resolve()
+        return str(resolved.relative_to(root)) if resolved.is_relative_to(root) else str(config_file)
+
     def _start_one(self, folder: str) -> tuple[PolicyPackProcess, str, float]:
         began = time.perf_counter()
-        pack = PolicyPackProcess(self.policies_dir / folder, stack=self.stack, project=self.project,
-                                 env={SERVICER_ENV: "upstream"} if not self.fast else {})
+        pack = PolicyPackProcess(self.pack_dirs[folder], stack=self.stack, project=self.project,
+                                 env={SERVICER_ENV: "upstream"} if not self.fast else {}, timeout=self.limits.start,
+                                 call_timeout=self.limits.call, rule_timeout=self.limits.rule)
         try:
-            config_file = self.policies_dir / folder / "config" / f"{self.environment}.json"
-            known = {p.name for p in pack.policies()}
-            mine = {policy: values for policy, values in self.overrides.items() if policy in known}
-            used = ""
-            if config_file.is_file():
-                pack.configure_file(config_file, overrides=mine)
-                root = self.policies_dir.resolve().parent
-                used = str(config_file.resolve().relative_to(root)) if config_file.resolve().is_relative_to(root) \
-                    else str(config_file)
-            elif mine:
-                pack.configure(mine)
+            used = self._config(pack, folder)
         except BaseException:
             pack.close()
             raise
@@ -272,6 +319,7 @@ class PackRunner:
             if not future.cancelled() and future.exception() is None:
                 future.result()[0].close()
         self._pool.shutdown(wait=True)
+        shutil.rmtree(self._assembled, ignore_errors=True)
 
     def __enter__(self) -> PackRunner:
         return self
@@ -283,8 +331,8 @@ class PackRunner:
 def run_packs(records: Sequence[ResourceRecord], environment: str, *, policies_dir: Path = Path("policies"),
               packs: Iterable[str] | None = None, overrides: Mapping[str, Mapping[str, object]] | None = None,
               stack: str = "", project: str = "", parallel: bool = True, fast: bool = True,
-              progress: Callable[[str], None] | None = None) -> list[PackResult]:
+              as_of: str | None = None, progress: Callable[[str], None] | None = None) -> list[PackResult]:
     """Start the packs (see :class:`PackRunner`) and analyze ``records``."""
     with PackRunner(environment, policies_dir=policies_dir, packs=packs, overrides=overrides, stack=stack,
-                    project=project, parallel=parallel, fast=fast) as runner:
+                    project=project, parallel=parallel, fast=fast, as_of=as_of) as runner:
         return runner.analyze(records, progress)

@@ -34,7 +34,7 @@ def _plural(n: int, word: str) -> str:
 
 def _verdict(report: Report) -> str:
     if not report.packs:
-        return "NOT CHECKED: no policy pack ran"
+        return "NOT CHECKED: no policy pack ran (exit 2: this run cannot pass the gate)"
     blocking = report.blocking
     if not blocking:
         return "PASSED: no mandatory violation" + (" (none new)" if report.comparison else "")

@@ -170,6 +170,9 @@ class Report:
 
     @property
     def exit_code(self) -> int:
+        """0 passed, 1 blocked; 2 when no pack ran (``--no-policies``): nothing checked never passes the gate."""
+        if not self.packs:
+            return EXIT_ERROR
         return EXIT_MANDATORY if self.blocking else EXIT_OK
 
     @property

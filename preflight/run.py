@@ -6,15 +6,16 @@ The command line (``python -m preflight``) and the benchmark (``preflight.bench`
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import gc
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from components.config import PROJECT, derive_environment
+from components.config import PROJECT, derive_environment, evaluation_date
 from preflight import report as rep
-from preflight.analysis import PackRunner
+from preflight.analysis import Limits, PackRunner
 from preflight.program import evaluate
 from preflight.stack_config import StackConfig
 
@@ -28,7 +29,16 @@ class RunOptions:
     policies_dir: Path | None = None
     """Default: ``<project>/policies``."""
     overrides: Mapping[str, Mapping[str, object]] | None = None
-    """Policy name -> config properties merged over the environment's config file (tests pin ``asOf`` dates)."""
+    """Policy name -> config properties merged over the environment's config file."""
+    as_of: dt.date | None = None
+    """Evaluate as of this date instead of today: the program's date checks and every policy with an ``asOf``
+    setting (compute image age) measure against it, so a run gives the same answer on any day."""
+    program_timeout: float | None = 600.0
+    """Seconds the program may take to evaluate (``None``: no limit)."""
+    on_hang: Callable[[], None] | None = None
+    """Called when the program cannot even be interrupted at its time limit (the command line ends the process)."""
+    limits: Limits = field(default_factory=Limits)
+    """Time limits of the policy phase."""
     tuned: bool = True
     """Fast evaluation (see ``preflight.program``); False only for "before" benchmark numbers."""
     parallel: bool = True
@@ -42,9 +52,9 @@ class RunOptions:
 
 
 def environment_of(config: StackConfig) -> str:
-    """The stack's environment as the program derives it (explicit ``environment`` key, else the stack name)."""
-    explicit = config.values.get(f"{PROJECT}:environment")
-    return explicit or derive_environment(config.stack) or "dev"
+    """The stack's environment as the program derives it: from the stack name for dev/prod stacks (a key in the
+    stack file cannot change it; the program refuses a contradicting one), else the ``environment`` key."""
+    return derive_environment(config.stack) or config.values.get(f"{PROJECT}:environment") or "dev"
 
 
 def run(project_dir: Path, config: StackConfig, options: RunOptions = RunOptions(),
@@ -58,10 +68,14 @@ def run(project_dir: Path, config: StackConfig, options: RunOptions = RunOptions
             runner = stack.enter_context(PackRunner(
                 environment, policies_dir=options.policies_dir or project_dir / "policies", packs=options.packs,
                 overrides=options.overrides, stack=config.stack, project=config.project, parallel=options.parallel,
-                fast=options.fast_servicer))
+                fast=options.fast_servicer, as_of=options.as_of.isoformat() if options.as_of else None,
+                limits=options.limits))
             runner.start()  # the packs boot on the other cores while the program is evaluated
-        records = evaluate(project_dir, config, tuned=options.tuned,
-                           progress=(lambda n: progress(f"program: {n} resources registered")) if progress else None)
+        with evaluation_date(options.as_of):
+            records = evaluate(project_dir, config, tuned=options.tuned, timeout=options.program_timeout,
+                               on_hang=options.on_hang,
+                               progress=(lambda n: progress(f"program: {n} resources registered")) if progress
+                               else None)
         program_seconds = time.perf_counter() - started
         if progress:
             progress(f"program: {len(records)} resources registered in {program_seconds:.1f} s")

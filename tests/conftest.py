@@ -22,6 +22,7 @@ from typing import Any
 import pulumi
 import pytest
 
+from policies.build import build_all
 from preflight.mocks import SUBSCRIPTION_ID, TENANT_ID, PlatformMocks, ResourceRecord
 from preflight.program import run_with_mocks
 from preflight.stack_config import StackConfig, load_stack_config
@@ -133,6 +134,12 @@ def _is_taggable(token: str) -> bool:
 def taggable() -> Callable[[str], bool]:
     """Whether an azure-native type accepts ``tags``, read from the SDK's own constructor signature."""
     return _is_taggable
+
+
+@pytest.fixture(scope="session")
+def pack_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every pack assembled as it is published (``policies.build``), once per session: pack name -> folder."""
+    return {folder.name: folder for folder in build_all(tmp_path_factory.mktemp("packs"))}
 
 
 @pytest.fixture

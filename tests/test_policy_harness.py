@@ -4,6 +4,7 @@ applies them, unknown and secret values, and errors."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from policy_cases import good
 
 from policies.harness import UNKNOWN, HarnessError, PolicyPackProcess, Resource, Secret, pack_python
+from policies.lib.manifest import read_manifest
 from policies.lib.packconfig import PackConfigError, PolicyInfo, load_pack_config, parse_pack_config, reconcile
 from policies.lib.types import STORAGE_ACCOUNT
 
@@ -21,15 +23,17 @@ POLICIES = [
 
 
 @pytest.fixture(scope="module")
-def security() -> Iterator[PolicyPackProcess]:
-    with PolicyPackProcess("policies/security") as pack:
+def security(pack_dirs: dict[str, Path]) -> Iterator[PolicyPackProcess]:
+    with PolicyPackProcess(pack_dirs["security"]) as pack:
         yield pack
 
 
 def test_pack_starts_like_the_cli_and_describes_its_policies(security: PolicyPackProcess) -> None:
     assert security.port > 0
     assert security.name == "mlops-security"
-    assert security.version  # GetPluginInfo answered
+    # The pack's one version is its manifest's, as the CLI reports it; GetPluginInfo answers pulumi-policy's own.
+    assert security.version == read_manifest(Path("policies/security")).version == "0.2.0"
+    assert security.plugin_version() != security.version
     info = {p.name: p for p in security.info.policies}
     rule = info["security-storage-https-only"]
     assert rule.remediation_steps.startswith("Set enableHttpsTrafficOnly")
@@ -133,18 +137,18 @@ def test_secret_values_reach_rules_unwrapped(security: PolicyPackProcess) -> Non
 
 
 def test_errors_name_the_problem(tmp_path: Path) -> None:
-    with pytest.raises(HarnessError, match="is not a policy pack"):
+    with pytest.raises(HarnessError, match=f"policy pack {tmp_path.name}: .*PulumiPolicy.yaml: missing"):
         PolicyPackProcess(tmp_path)
-    (tmp_path / "PulumiPolicy.yaml").write_text("runtime: python\n")
+    (tmp_path / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 1.0.0\n")
     (tmp_path / "__main__.py").write_text("raise SystemExit('no rules here')\n")
-    with pytest.raises(HarnessError, match="did not start"):
+    with pytest.raises(HarnessError, match="did not start: no rules here"):
         PolicyPackProcess(tmp_path, timeout=30)
 
 
-def test_the_pack_virtualenv_is_resolved_like_the_cli_shim(tmp_path: Path) -> None:
-    manifest = tmp_path / "PulumiPolicy.yaml"
-    manifest.write_text("runtime:\n  name: python\n  options:\n    virtualenv: venv\n")
+def test_the_pack_virtualenv_is_resolved_like_the_cli(tmp_path: Path) -> None:
+    (tmp_path / "PulumiPolicy.yaml").write_text("version: 1.0.0\nruntime:\n  name: python\n  options:\n"
+                                                "    virtualenv: venv\n")
+    assert pack_python(tmp_path) == sys.executable  # not created yet: the gate's own interpreter
     (tmp_path / "venv" / "bin").mkdir(parents=True)
     (tmp_path / "venv" / "bin" / "python").write_text("")
-    assert pack_python(manifest) == str(tmp_path / "venv" / "bin" / "python")
-    assert pack_python(Path("policies/security/PulumiPolicy.yaml")).endswith(".venv/bin/python")
+    assert pack_python(tmp_path) == str(tmp_path / "venv" / "bin" / "python")

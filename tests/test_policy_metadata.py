@@ -81,3 +81,16 @@ def test_every_anchor_row_is_covered() -> None:
 def test_every_rule_appears_in_the_catalogue() -> None:
     text = Path(TARGET).read_text()
     assert all(f"`{rule.name}`" in text for rule in RULES)
+
+
+def test_pack_defaults_match_the_platform() -> None:
+    """The packs cannot import the platform's components (they run outside this repository): their own copies of
+    its lists and parsers must give the same answers."""
+    from components.config import DEFAULT_ALLOWED_VM_SIZES, REQUIRED_TAGS, parse_iso_duration
+    from policies.governance import rules as governance
+    from policies.lib import props
+
+    assert governance.REQUIRED_TAGS == REQUIRED_TAGS
+    assert DEFAULT_ALLOWED_VM_SIZES["prod"] == governance.ALLOWED_VM_SIZES
+    for text in ("PT30M", "P1D", "P1DT2H", "PT90S", "P", "PT", "30M", "P1W", "P1DT", "PT1H30M15S", ""):
+        assert props.parse_iso_duration(text) == parse_iso_duration(text), text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,8 +21,8 @@ CASES = all_cases()
 
 
 @pytest.fixture(scope="module")
-def packs() -> Iterator[dict[str, PolicyPackProcess]]:
-    started = {name: PolicyPackProcess(f"policies/{name}") for name in RULESETS}
+def packs(pack_dirs: dict[str, Path]) -> Iterator[dict[str, PolicyPackProcess]]:
+    started = {name: PolicyPackProcess(pack_dirs[name]) for name in RULESETS}
     try:
         yield started
     finally:

@@ -10,14 +10,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, TODAY
 
 from preflight.stack_config import SECRET_PLACEHOLDER, StackConfigError, load_stack_config
 
 
 def run_preflight(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "preflight", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    """``python -m preflight`` as a user runs it, as of the tests' fixed date (never the calendar)."""
+    return subprocess.run([sys.executable, "-m", "preflight", *args, "--as-of", TODAY.isoformat()], cwd=cwd,
+                          capture_output=True, text=True, timeout=120,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
 
 
 def make_project(tmp_path: Path, stack_config: dict[str, object], main: str | None = None, *,
@@ -81,9 +83,10 @@ def test_dev_plan_prints_the_component_tree_and_counts() -> None:
 
 def test_prod_plan_shows_protection() -> None:
     result = run_preflight("prod", "--tree", "--no-policies")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 2, result.stderr  # nothing was checked: never a pass
     assert result.stdout.startswith("Preflight mlops-platform/prod (prod): 75 Azure resources in 8 components")
-    assert result.stdout.rstrip().endswith("NOT CHECKED: no policy pack ran")
+    assert result.stdout.rstrip().endswith("NOT CHECKED: no policy pack ran (exit 2: this run cannot pass the gate)")
+    assert result.stderr == "preflight: --no-policies: the program was evaluated but nothing was checked (exit 2)\n"
     # 34 characters would exceed the 33 Azure allows for a workspace name: shortened, with a digest.
     assert "(mlw-mlops-fraud-det-prod-weu-b051)  [protect, retain]" in result.stdout
 
@@ -144,10 +147,10 @@ def test_a_project_without_policy_packs_is_not_passed(tmp_path: Path) -> None:
     project = make_project(tmp_path, dev_config(), policies=False)
     result = run_preflight("dev", "--dir", str(project))
     assert result.returncode == 2
-    assert result.stderr == (f"preflight: no policy pack under {project / 'policies'} (a folder with a "
-                             "PulumiPolicy.yaml); add the packs or pass --no-policies to only evaluate the program\n")
+    assert result.stderr == (f"preflight: no policy pack under {project / 'policies'}; add the packs "
+                             "(docs/policy-packs.md)\n")
     plan_only = run_preflight("dev", "--dir", str(project), "--no-policies")
-    assert plan_only.returncode == 0 and plan_only.stdout.rstrip().endswith("NOT CHECKED: no policy pack ran")
+    assert plan_only.returncode == 2 and "NOT CHECKED: no policy pack ran" in plan_only.stdout
 
 
 def test_missing_stack_file_exits_2() -> None:
@@ -205,9 +208,11 @@ def test_bad_arguments_exit_2_with_a_message(args: list[str], message: str) -> N
 def test_unwritable_output_exits_2(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    result = run_preflight("dev", "--no-policies", "--format", "json,sarif", "--output", str(blocker / "out"))
+    result = run_preflight("dev", "--format", "json,sarif", "--output", str(blocker / "out"), "--progress", "always")
     assert result.returncode == 2
-    assert result.stderr.startswith(f"preflight: cannot write reports to {blocker / 'out'}")
+    # Found before the run: nothing was evaluated, no pack was started.
+    assert result.stderr == f"preflight: --output {blocker / 'out'} is not a writable folder: Not a directory\n"
+    assert result.stdout == ""
 
 
 def test_progress_lines_on_request() -> None:

@@ -21,6 +21,7 @@ from preflight.mocks import ResourceRecord
 from preflight.report import (
     SCHEMA,
     Finding,
+    PackSummary,
     Report,
     ReportError,
     ResourceEntry,
@@ -194,8 +195,9 @@ def _finding(name: str, message: str, level: str = "mandatory", policy: str = "r
 
 
 def _report(resources: list[ResourceEntry], found: list[Finding]) -> Report:
+    pack = PackSummary("mlops-x", "x", "0.2.0", "policies/x/config/dev.json", ())
     return Report(project="p", stack="dev", environment="dev", stack_file="Pulumi.dev.yaml",
-                  resources=tuple(resources), findings=tuple(found))
+                  resources=tuple(resources), packs=(pack,), findings=tuple(found))
 
 
 @pytest.mark.parametrize(("path", "value", "message"), [

@@ -1,9 +1,9 @@
 """Governance pack (``mlops-governance``): tags, regions, VM sizes, node ceilings, low priority and idle shutdown,
 sane autoscale settings, alerts on every endpoint and cluster, and a budget per environment."""
 
-from policies.lib.rules import RuleSet
+from ..lib.rules import RuleSet
 
 PACK = "mlops-governance"
 RULES = RuleSet(PACK)
 
-from policies.governance import rules  # noqa: E402,F401 - registers rules
+from . import rules  # noqa: E402,F401 - registers rules

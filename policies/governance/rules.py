@@ -7,12 +7,10 @@ from typing import Any
 
 from pulumi_policy import PolicyResource
 
-from components.config import DEFAULT_ALLOWED_VM_SIZES, REQUIRED_TAGS
-from policies.governance import RULES
-from policies.lib.graph import Links, label, of_type
-from policies.lib.props import get, parse_iso_duration
-from policies.lib.rules import Refs, Resource, setting
-from policies.lib.types import (
+from ..lib.graph import Links, label, of_type
+from ..lib.props import get, parse_iso_duration
+from ..lib.rules import Refs, Resource, setting
+from ..lib.types import (
     AKS,
     AUTOSCALE_SETTING,
     BLOB_CONTAINER,
@@ -28,11 +26,21 @@ from policies.lib.types import (
     ROLE_ASSIGNMENT,
     SCHEDULED_QUERY_RULE,
 )
+from . import RULES
 
 #: azure-native types that take no tags (child, extension or data-plane resources).
 UNTAGGED = sorted([ROLE_ASSIGNMENT, LOCK, DIAGNOSTIC_SETTING, BLOB_SERVICE, BLOB_CONTAINER, ML_ENVIRONMENT_VERSION,
                    BUDGET, "azure-native:network:PrivateDnsZoneGroup"])
 ML_DOCS = "https://learn.microsoft.com/azure/machine-learning"
+#: Defaults of the pack's settings. The pack runs outside this repository, so it cannot read the platform's lists
+#: (``components.config``); tests hold these to the platform's ``REQUIRED_TAGS`` and prod ``DEFAULT_ALLOWED_VM_SIZES``,
+#: and the environment configs set the per-environment lists.
+REQUIRED_TAGS = ("owner", "cost-center", "data-classification")
+ALLOWED_VM_SIZES = (
+    "Standard_DS2_v2", "Standard_DS3_v2", "Standard_DS4_v2", "Standard_D2s_v3", "Standard_D4s_v3", "Standard_D8s_v3",
+    "Standard_D16s_v3", "Standard_E4s_v3", "Standard_E8s_v3", "Standard_E16s_v3", "Standard_NC4as_T4_v3",
+    "Standard_NC8as_T4_v3", "Standard_NC6s_v3", "Standard_NC24ads_A100_v4",
+)
 MONITOR_DOCS = "https://learn.microsoft.com/azure/azure-monitor"
 
 
@@ -111,7 +119,7 @@ def _vm_sizes(r: Resource) -> list[tuple[str, str]]:
                 "of this pack's environment config).",
     url=f"{ML_DOCS}/concept-compute-target",
     refs=Refs(mcsb=("AM-2",), azure_policy=("cccc23c7-8427-4f53-ad12-b6a63eb452b3",)),
-    config={"allowedVmSizes": setting("array", list(DEFAULT_ALLOWED_VM_SIZES["prod"]), "Allowed VM sizes.",
+    config={"allowedVmSizes": setting("array", list(ALLOWED_VM_SIZES), "Allowed VM sizes.",
                                       items={"type": "string"})},
 )
 def vm_size(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -11,12 +12,24 @@ import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
-from components.config import parse_iso_duration
-
 __all__ = ["PackageSpec", "expect", "expect_one_of", "get", "image_parts", "normalise_name", "package_specs",
            "parse_iso_duration", "version_at_least"]
 
 _MISSING = object()
+#: The day-time subset of ISO 8601 durations Azure uses (``P1D``, ``PT30M``, ``P1DT2H``). The packs run outside this
+#: repository, so they keep their own copy of the platform's parser (``components.config.parse_iso_duration``); a test
+#: holds the two to the same answers.
+_ISO_DURATION = re.compile(
+    r"^P(?!$)(?:(?P<days>\d+)D)?(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
+)
+
+
+def parse_iso_duration(text: str) -> dt.timedelta | None:
+    """``P1D``, ``PT30M``, ``P1DT2H`` as a ``timedelta``; ``None`` for anything else."""
+    match = _ISO_DURATION.match(text)
+    if match is None:
+        return None
+    return dt.timedelta(**{k: int(v) for k, v in match.groupdict().items() if v is not None})
 
 
 def get(props: Any, path: str, default: Any = None) -> Any:

@@ -14,7 +14,14 @@ diagnostics and the same ``not_applicable`` entries as upstream, with two change
 - a policy built from a rule that declares its resource types is not called for other types (the rule would return
   without reporting anything, see ``Rule._validate_resource``).
 
-Every other method (``GetAnalyzerInfo``, ``Configure``, ``Remediate``...) is upstream's. It relies on names private to
+A rule that raises ends the call with an ``INTERNAL`` error naming the policy and the resource (upstream's answer is
+a bare traceback), so the gate can say which rule failed. Every other method (``GetAnalyzerInfo``, ``Configure``,
+``Remediate``...) is upstream's.
+
+:func:`start_watchdog` guards a pack started by a tool (the offline gate): with ``MLOPS_POLICY_RULE_TIMEOUT`` set, a
+rule running longer ends the process with a line on stderr naming the policy and the resource; with
+``MLOPS_POLICY_PARENT_PID`` set, the pack ends when that process is gone, so a killed gate leaves no pack behind.
+The Pulumi CLI sets neither, and nothing changes under it. It relies on names private to
 pulumi-policy, so :func:`install` checks they exist and otherwise leaves upstream's servicer in place (with a warning
 on stderr); ``requirements.txt`` bounds pulumi-policy to the tested minor versions, and the test suite runs every
 rule case through this servicer and compares whole-stack results with upstream's
@@ -26,10 +33,14 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from inspect import isawaitable
 from typing import Any
 
+import grpc
 import pulumi_policy.policy as upstream
 from google.protobuf import json_format
 from pulumi.runtime import proto
@@ -38,6 +49,66 @@ from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 #: Environment variable: ``upstream`` keeps pulumi-policy's own servicer (for comparisons and as an escape hatch).
 SERVICER_ENV = "MLOPS_POLICY_SERVICER"
+#: Environment variables of :func:`start_watchdog`: seconds a single rule may run, and the process the pack serves.
+RULE_TIMEOUT_ENV = "MLOPS_POLICY_RULE_TIMEOUT"
+PARENT_PID_ENV = "MLOPS_POLICY_PARENT_PID"
+#: Prefix of the line the watchdog writes before it ends a pack (the gate looks for it).
+WATCHDOG_MARK = "mlops-policy watchdog:"
+
+#: What each server thread is evaluating: thread id -> (policy, resource URN, monotonic start).
+_running: dict[int, tuple[str, str, float]] = {}
+
+
+@contextmanager
+def _evaluating(policy: str, urn: str) -> Iterator[None]:
+    key = threading.get_ident()
+    _running[key] = (policy, urn, time.monotonic())
+    try:
+        yield
+    finally:
+        _running.pop(key, None)
+
+
+def _watch(timeout: float | None, parent: int | None) -> None:
+    while True:
+        time.sleep(0.2)
+        if parent is not None and os.getppid() != parent:
+            os._exit(0)  # the process that started this pack is gone: nobody will ask it anything again
+        if timeout is None:
+            continue
+        now = time.monotonic()
+        for policy, urn, started in list(_running.values()):
+            if now - started > timeout:
+                sys.stderr.write(f"{WATCHDOG_MARK} policy {policy} did not finish within {timeout:g} s on "
+                                 f"{urn or 'the stack'}; ending the pack\n")
+                sys.stderr.flush()
+                os._exit(3)
+
+
+def start_watchdog() -> None:
+    """Start the watchdog thread when a tool asked for it (see the module docstring); a no-op otherwise."""
+    timeout = float(os.environ[RULE_TIMEOUT_ENV]) if os.environ.get(RULE_TIMEOUT_ENV) else None
+    parent = int(os.environ[PARENT_PID_ENV]) if os.environ.get(PARENT_PID_ENV) else None
+    if timeout is not None or parent is not None:
+        threading.Thread(target=_watch, args=(timeout, parent), name="mlops-policy-watchdog", daemon=True).start()
+
+
+def pin_version(version: str) -> None:
+    """Make the next ``PolicyPack(...)`` report ``version`` (from ``PulumiPolicy.yaml``) in every diagnostic;
+    pulumi-policy itself always reports ``0.0.1``."""
+    base = upstream._PolicyAnalyzerServicer
+
+    class Versioned(base):  # type: ignore[misc,valid-type]
+        def __init__(self, name: str, _version: str, *args: Any, **kwargs: Any) -> None:
+            super().__init__(name, version, *args, **kwargs)
+
+    setattr(upstream, "_PolicyAnalyzerServicer", Versioned)  # noqa: B010 - private name
+
+
+def _raised(context: Any, policy: str, urn: str, error: Exception) -> None:
+    """End the call with an error naming the policy and the resource, as the engine would fail the preview."""
+    context.abort(grpc.StatusCode.INTERNAL,
+                  f"policy {policy} raised {type(error).__name__}: {str(error)[:500]} (resource {urn or 'the stack'})")
 
 _BASE = getattr(upstream, "_PolicyAnalyzerServicer", None)
 _REQUIRED = ("_configure_runtime_settings", "_get_enforcement_level", "_create_report_violation",
@@ -96,7 +167,7 @@ def make_servicer(types_by_policy: Mapping[str, tuple[str, ...]]) -> type:
                 enforcementLevel=self._map_enforcement_level(upstream.EnforcementLevel.ADVISORY),
             ))
 
-        def Analyze(self, request: Any, _context: Any) -> Any:  # noqa: N802 - gRPC method name
+        def Analyze(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC method name
             self._configure_runtime_settings()
             response = proto.AnalyzeResponse()
             shared: tuple[Any, Any, Any] | None = None
@@ -124,12 +195,15 @@ def make_servicer(types_by_policy: Mapping[str, tuple[str, ...]]) -> type:
                     request.type, props, request.urn, request.name, opts, provider,
                     self._get_policy_config(policy.name), self._PolicyAnalyzerServicer__stack_tags)
                 try:
-                    _run(policy.validate(args, report))
+                    with _evaluating(policy.name, request.urn):
+                        _run(policy.validate(args, report))
                 except UnknownValueError as error:
                     self._unknown_value(response, policy, error)
                 except upstream._NotApplicableError as error:
                     response.not_applicable.append(proto.PolicyNotApplicable(
                         policy_name=policy.name, reason=error.reason or ""))
+                except Exception as error:  # any failure of a rule is reported by name
+                    _raised(context, policy.name, request.urn, error)
             return response
 
         def _stack_resources(self, request: Any) -> list[Any]:
@@ -151,7 +225,7 @@ def make_servicer(types_by_policy: Mapping[str, tuple[str, ...]]) -> type:
                     resource.property_dependencies[key] = [resources[u] for u in urns if u in resources]
             return [resource for resource, *_ in links]
 
-        def AnalyzeStack(self, request: Any, _context: Any) -> Any:  # noqa: N802 - gRPC method name
+        def AnalyzeStack(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC method name
             self._configure_runtime_settings()
             response = proto.AnalyzeResponse()
             resources: list[Any] | None = None
@@ -169,12 +243,15 @@ def make_servicer(types_by_policy: Mapping[str, tuple[str, ...]]) -> type:
                 args = upstream.StackValidationArgs(list(resources), self._get_policy_config(policy.name),
                                                     self._PolicyAnalyzerServicer__stack_tags)
                 try:
-                    _run(policy.validate(args, report))
+                    with _evaluating(policy.name, ""):
+                        _run(policy.validate(args, report))
                 except UnknownValueError as error:
                     self._unknown_value(response, policy, error)
                 except upstream._NotApplicableError as error:
                     response.not_applicable.append(proto.PolicyNotApplicable(
                         policy_name=policy.name, reason=error.reason or ""))
+                except Exception as error:  # any failure of a rule is reported by name
+                    _raised(context, policy.name, "", error)
             return response
 
     return FastAnalyzer

@@ -5,9 +5,9 @@ Every version, age and list comes from the rule's config schema, whose defaults 
 a hard-coded "latest" goes stale.
 """
 
-from policies.lib.rules import RuleSet
+from ..lib.rules import RuleSet
 
 PACK = "mlops-patching"
 RULES = RuleSet(PACK)
 
-from policies.patching import rules  # noqa: E402,F401 - registers rules
+from . import rules  # noqa: E402,F401 - registers rules

@@ -7,10 +7,10 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.lib.props import expect_one_of, get, image_parts, normalise_name, package_specs, version_at_least
-from policies.lib.rules import Refs, Resource, setting
-from policies.lib.types import AKS, ML_COMPUTE, ML_ENVIRONMENT_VERSION, ML_ONLINE_DEPLOYMENT
-from policies.patching import RULES
+from ..lib.props import expect_one_of, get, image_parts, normalise_name, package_specs, version_at_least
+from ..lib.rules import Refs, Resource, setting
+from ..lib.types import AKS, ML_COMPUTE, ML_ENVIRONMENT_VERSION, ML_ONLINE_DEPLOYMENT
+from . import RULES
 
 ML_DOCS = "https://learn.microsoft.com/azure/machine-learning"
 AKS_DOCS = "https://learn.microsoft.com/azure/aks"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.lib.props import get
-from policies.lib.rules import Refs, Resource, setting
-from policies.lib.types import BLOB_CONTAINER, BLOB_SERVICE, KEY_VAULT, KEY_VAULT_KEY, KEY_VAULT_SECRET, STORAGE_ACCOUNT
-from policies.security import RULES
+from ..lib.props import get
+from ..lib.rules import Refs, Resource, setting
+from ..lib.types import BLOB_CONTAINER, BLOB_SERVICE, KEY_VAULT, KEY_VAULT_KEY, KEY_VAULT_SECRET, STORAGE_ACCOUNT
+from . import RULES
 
 STORAGE_DOCS = "https://learn.microsoft.com/azure/storage"
 KV_DOCS = "https://learn.microsoft.com/azure/key-vault"

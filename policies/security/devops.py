@@ -9,10 +9,10 @@ from typing import Any
 
 from pulumi_policy import PolicyResource
 
-from policies.lib.graph import Links, label, of_type
-from policies.lib.props import get
-from policies.lib.rules import Refs, Resource, setting
-from policies.lib.types import (
+from ..lib.graph import Links, label, of_type
+from ..lib.props import get
+from ..lib.rules import Refs, Resource, setting
+from ..lib.types import (
     ADO_BUILD_VALIDATION,
     ADO_CHECK_APPROVAL,
     ADO_CHECK_BRANCH_CONTROL,
@@ -24,7 +24,7 @@ from policies.lib.types import (
     ADO_SERVICE_ENDPOINT_AZURERM,
     ADO_VARIABLE_GROUP,
 )
-from policies.security import RULES
+from . import RULES
 
 DOCS = "https://learn.microsoft.com/azure/devops"
 SECRET_NAME = re.compile(r"(secret|password|passwd|token|key|connection.?string|sas|credential|pat)$", re.I)

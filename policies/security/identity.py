@@ -7,10 +7,10 @@ from typing import Any
 
 from pulumi_policy import PolicyResource
 
-from policies.lib.graph import Links, label, of_type
-from policies.lib.rules import Refs, Resource, setting
-from policies.lib.types import KEY_VAULT, LOCK, LOG_ANALYTICS, ML_WORKSPACE, REGISTRY, ROLE_ASSIGNMENT, STORAGE_ACCOUNT
-from policies.security import RULES
+from ..lib.graph import Links, label, of_type
+from ..lib.rules import Refs, Resource, setting
+from ..lib.types import KEY_VAULT, LOCK, LOG_ANALYTICS, ML_WORKSPACE, REGISTRY, ROLE_ASSIGNMENT, STORAGE_ACCOUNT
+from . import RULES
 
 #: Built-in roles that grant access management or everything (Owner, User Access Administrator, Role Based Access
 #: Control Administrator, Contributor).

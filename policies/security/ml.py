@@ -7,17 +7,17 @@ from typing import Any
 
 from pulumi_policy import PolicyResource
 
-from policies.lib.graph import Links, label, of_type
-from policies.lib.props import expect, expect_one_of, get
-from policies.lib.rules import Refs, Resource, setting
-from policies.lib.types import (
+from ..lib.graph import Links, label, of_type
+from ..lib.props import expect, expect_one_of, get
+from ..lib.rules import Refs, Resource, setting
+from ..lib.types import (
     ML_COMPUTE,
     ML_ONLINE_DEPLOYMENT,
     ML_ONLINE_ENDPOINT,
     ML_WORKSPACE,
     PRIVATE_ENDPOINT,
 )
-from policies.security import RULES
+from . import RULES
 
 DOCS = "https://learn.microsoft.com/azure/machine-learning"
 SECRET_WORDS = ("secret", "password", "passwd", "token", "apikey", "api_key", "connectionstring",

@@ -7,10 +7,10 @@ from typing import Any
 
 from pulumi_policy import PolicyResource
 
-from policies.lib.graph import Links, label, of_type
-from policies.lib.props import get
-from policies.lib.rules import Refs, Resource, setting
-from policies.lib.types import (
+from ..lib.graph import Links, label, of_type
+from ..lib.props import get
+from ..lib.rules import Refs, Resource, setting
+from ..lib.types import (
     APP_INSIGHTS,
     DIAGNOSTIC_SETTING,
     KEY_VAULT,
@@ -19,7 +19,7 @@ from policies.lib.types import (
     REGISTRY,
     STORAGE_ACCOUNT,
 )
-from policies.security import RULES
+from . import RULES
 
 DOCS = "https://learn.microsoft.com/azure/azure-monitor"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.lib.props import expect, get
-from policies.lib.rules import Refs, Resource, setting
-from policies.lib.types import REGISTRY
-from policies.security import RULES
+from ..lib.props import expect, get
+from ..lib.rules import Refs, Resource, setting
+from ..lib.types import REGISTRY
+from . import RULES
 
 DOCS = "https://learn.microsoft.com/azure/container-registry"
 
