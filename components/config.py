@@ -772,10 +772,10 @@ _evaluation_date: dt.date | None = None
 @contextlib.contextmanager
 def evaluation_date(day: dt.date | None) -> Iterator[None]:
     """Within the block, :func:`from_pulumi` validates dates as of ``day`` instead of the calendar date (``None``
-    keeps the calendar). The offline preflight's ``--as-of`` uses it so that a gate run, and every test of one, gives
+    changes nothing). The offline preflight's ``--as-of`` uses it so that a gate run, and every test of one, gives
     the same answer on any day; ``pulumi up`` never sets it."""
     global _evaluation_date
-    previous, _evaluation_date = _evaluation_date, day
+    previous, _evaluation_date = _evaluation_date, day or _evaluation_date
     try:
         yield
     finally:

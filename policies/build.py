@@ -58,14 +58,16 @@ def pack_folders(source: Path = SOURCE) -> list[str]:
 
 
 def check_source(folder: Path) -> None:
-    """Refuse a pack source folder the gate could not run as it is published; raises :class:`BuildError`."""
+    """Refuse a pack source folder the gate could not run as it is published; raises :class:`BuildError` naming
+    the file relative to the project (``policies/<pack>/...``)."""
+    shown = f"{folder.parent.name}/{folder.name}"
     try:
-        read_manifest(folder)
+        read_manifest(folder, f"{shown}/PulumiPolicy.yaml")
     except ManifestError as error:
         raise BuildError(str(error)) from None
     for needed in ("requirements.txt", "__init__.py", *(f"config/{env}.json" for env in ENVIRONMENTS)):
         if not (folder / needed).is_file():
-            raise BuildError(f"{folder / needed}: missing; a pack folder needs PulumiPolicy.yaml, requirements.txt, "
+            raise BuildError(f"{shown}/{needed}: missing; a pack folder needs PulumiPolicy.yaml, requirements.txt, "
                              "__init__.py (with RULES) and config/dev.json and config/prod.json")
 
 

@@ -112,6 +112,8 @@ class Violation:
     urn: str
     could_not_run: bool = False
     """True for pulumi-policy's "can't run policy ... during preview" diagnostics (unknown values)."""
+    version: str = ""
+    """The pack version the diagnostic names (this repository's packs send their ``PulumiPolicy.yaml`` version)."""
 
 
 def _to_value(value: Any) -> Any:
@@ -293,7 +295,9 @@ class PolicyPackProcess:
             raise HarnessError(f"policy pack {self.label}: printed {first[:120]!r} before its port; a pack must "
                                "print its port first and nothing else on stdout")
         self._drainer.join(timeout=5)  # stdout closed: the pack ended; its last words are on stderr
-        raise HarnessError(f"policy pack {self.label}: did not start: {self._stderr_tail() or 'no output'}")
+        last = next((line for line in reversed(self._stderr) if line.strip()), "no output")
+        raise HarnessError(f"policy pack {self.label}: did not start: {last[:300]}"
+                           + (f" (stderr: {self._stderr_tail(8)})" if len(self._stderr) > 1 else ""))
 
     def _failure(self, method: str, urn: str, error: grpc.RpcError) -> HarnessError:
         """One clear error for a failed call: the watchdog's or the rule's own words where the pack gave them."""
@@ -408,7 +412,7 @@ class PolicyPackProcess:
             result.append(Violation(
                 pack=d.policyPackName, policy=d.policyName, level=_LEVEL_NAMES[d.enforcementLevel],
                 severity=SEVERITY_NAMES.get(d.severity, ""), description=d.description, message=message,
-                urn=d.urn or urn, could_not_run=d.message.startswith("can't run policy"),
+                urn=d.urn or urn, could_not_run=d.message.startswith("can't run policy"), version=d.policyPackVersion,
             ))
         return result
 

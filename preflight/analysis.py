@@ -212,11 +212,13 @@ class PackRunner:
         self.stack, self.project = stack or environment, project or "project"
         self.parallel, self.fast = parallel, fast
         self._assembled = Path(tempfile.mkdtemp(prefix="preflight-packs-"))
-        try:
-            self.pack_dirs = {folder: build_pack(folder, self._assembled, policies_dir) for folder in self.folders}
-        except BuildError as error:
-            shutil.rmtree(self._assembled, ignore_errors=True)
-            raise HarnessError(f"policy pack {error}") from None
+        self.pack_dirs: dict[str, Path] = {}
+        for folder in self.folders:
+            try:
+                self.pack_dirs[folder] = build_pack(folder, self._assembled, policies_dir)
+            except BuildError as error:
+                shutil.rmtree(self._assembled, ignore_errors=True)
+                raise HarnessError(f"policy pack {folder}: {error}") from None
         self._pool = ThreadPoolExecutor(max_workers=max(1, len(self.folders)))
         self._starting: list[Future[tuple[PolicyPackProcess, str, float]]] = []
 
@@ -231,15 +233,23 @@ class PackRunner:
                     mine[policy.name] = {"asOf": self.as_of, **mine.get(policy.name, {})}
         known = {p.name for p in pack.policies()}
         try:
+            if not config_file.read_text(encoding="utf-8").strip():
+                # The CLI would run an empty file on the policies' defaults; the gate never checks less than asked.
+                raise PackConfigError("is empty; an environment config sets the enforcement levels, at least "
+                                      '{"all": "mandatory"} or {"all": "advisory"}')
             pack.configure_file(config_file, overrides={k: v for k, v in mine.items() if k in known})
         except (OSError, UnicodeDecodeError) as error:
-            raise HarnessError(f"policy pack {folder}: cannot read its config for {self.environment}, {config_file}: "
-                               f"{getattr(error, 'strerror', None) or error}") from None
+            raise HarnessError(f"policy pack {folder}: cannot read its config for {self.environment}, "
+                               f"{self._shown(config_file)}: {getattr(error, 'strerror', None) or error}") from None
         except PackConfigError as error:
-            raise HarnessError(f"policy pack {folder}: {config_file}: {error}") from None
+            raise HarnessError(f"policy pack {folder}: {self._shown(config_file)}: {error}") from None
+        return self._shown(config_file)
+
+    def _shown(self, path: Path) -> str:
+        """``path`` relative to the project (``policies/security/config/prod.json``) where it lies inside it."""
         root = self.policies_dir.resolve().parent
-        resolved = config_file.resolve()
-        return str(resolved.relative_to(root)) if resolved.is_relative_to(root) else str(config_file)
+        resolved = path.resolve()
+        return str(resolved.relative_to(root)) if resolved.is_relative_to(root) else str(path)
 
     def _start_one(self, folder: str) -> tuple[PolicyPackProcess, str, float]:
         began = time.perf_counter()

@@ -22,6 +22,7 @@ from typing import Any
 import pulumi
 import pytest
 
+from components.config import evaluation_date
 from policies.build import build_all
 from preflight.mocks import SUBSCRIPTION_ID, TENANT_ID, PlatformMocks, ResourceRecord
 from preflight.program import run_with_mocks
@@ -32,12 +33,16 @@ PROJECT = "mlops-platform"
 #: Fixed "today" for config validation, so date rules do not drift with the calendar.
 TODAY = dt.date(2026, 11, 21)
 
-#: Policy config overrides that measure compute instance image age against ``TODAY``, so policy results do not
-#: drift with the calendar.
-AS_OF = {"patching-mlinstance-recreated-recently": {"asOf": TODAY.isoformat()}}
-
-__all__ = ["AS_OF", "PROJECT", "ROOT", "SUBSCRIPTION_ID", "TENANT_ID", "TODAY", "PlatformMocks", "Records",
+__all__ = ["PROJECT", "ROOT", "SUBSCRIPTION_ID", "TENANT_ID", "TODAY", "PlatformMocks", "Records",
            "insecure_prod_config"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _pinned_date() -> Iterator[None]:
+    """Every program evaluated in this process validates its dates as of ``TODAY``, never the calendar (runs of the
+    command line pass ``--as-of``; policy runs pass ``as_of``)."""
+    with evaluation_date(TODAY):
+        yield
 
 
 def insecure_prod_config() -> StackConfig:

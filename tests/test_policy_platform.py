@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 
 import pytest
-from conftest import AS_OF, PROJECT, ROOT, insecure_prod_config
+from conftest import PROJECT, ROOT, TODAY, insecure_prod_config
 
 from preflight.analysis import PackResult, run_packs
 from preflight.mocks import ResourceRecord
@@ -21,7 +21,8 @@ def records(stack: str) -> tuple[ResourceRecord, ...]:
 
 def analyze(stack: str, config: StackConfig | None = None) -> list[PackResult]:
     found = evaluate(ROOT, config) if config else records(stack)
-    return run_packs(found, stack, policies_dir=ROOT / "policies", overrides=AS_OF, stack=stack, project=PROJECT)
+    return run_packs(found, stack, policies_dir=ROOT / "policies", as_of=TODAY.isoformat(), stack=stack,
+                     project=PROJECT)
 
 
 def describe(results: list[PackResult]) -> list[str]:

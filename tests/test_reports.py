@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import AS_OF, ROOT, insecure_prod_config
+from conftest import ROOT, TODAY, insecure_prod_config
 
 from policies.harness import Violation
 from preflight import render
@@ -37,7 +37,7 @@ SCHEMAS = ROOT / "tests" / "schemas"
 @functools.cache
 def report(kind: str) -> Report:
     config = insecure_prod_config() if kind == "insecure" else load_stack_config(ROOT, kind)
-    return run(ROOT, config, RunOptions(overrides=AS_OF))
+    return run(ROOT, config, RunOptions(as_of=TODAY))
 
 
 def sarif_schema() -> dict[str, object]:

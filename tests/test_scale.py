@@ -10,7 +10,7 @@ import json
 
 import pulumi
 import pytest
-from conftest import AS_OF, PROJECT, ROOT, TODAY, Records, insecure_prod_config
+from conftest import PROJECT, ROOT, TODAY, Records, insecure_prod_config
 from pulumi_azure_native import resources, storage
 
 from components import greenfield
@@ -101,7 +101,7 @@ def test_tuned_evaluation_registers_exactly_what_the_sdk_runner_does(stack: str)
 
 def _answers(fast: bool, parallel: bool) -> list[tuple[str, ...]]:
     found = tuple(evaluate(ROOT, insecure_prod_config()))
-    results = run_packs(found, "prod", policies_dir=ROOT / "policies", overrides=AS_OF, stack="prod",
+    results = run_packs(found, "prod", policies_dir=ROOT / "policies", as_of=TODAY.isoformat(), stack="prod",
                         project=PROJECT, fast=fast, parallel=parallel)
     return sorted((v.pack, v.policy, v.level, v.severity, v.urn, v.message, str(v.could_not_run))
                   for r in results for v in r.violations)

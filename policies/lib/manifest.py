@@ -33,32 +33,34 @@ class Manifest:
     """``runtime.options.virtualenv``, relative to the pack folder (``None``: the CLI uses ``python3`` on PATH)."""
 
 
-def read_manifest(pack_dir: Path) -> Manifest:
-    """The manifest of the pack in ``pack_dir``; raises :class:`ManifestError`."""
+def read_manifest(pack_dir: Path, shown: str | None = None) -> Manifest:
+    """The manifest of the pack in ``pack_dir``; raises :class:`ManifestError`, naming the file ``shown`` (default:
+    its path)."""
     path = pack_dir / FILE_NAME
+    shown = shown or str(path)
     try:
         document: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ManifestError(f"{path}: missing; every pack folder needs a {FILE_NAME}") from None
+        raise ManifestError(f"{shown}: missing; every pack folder needs a {FILE_NAME}") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise ManifestError(f"{path}: unreadable: {str(error)[:200]}") from None
+        raise ManifestError(f"{shown}: unreadable: {str(error)[:200]}") from None
     if not isinstance(document, dict):
-        raise ManifestError(f"{path}: expected a mapping with runtime, version and description")
+        raise ManifestError(f"{shown}: expected a mapping with runtime, version and description")
     runtime = document.get("runtime")
-    name = runtime.get("name") if isinstance(runtime, dict) else runtime
-    if name != "python":
-        raise ManifestError(f"{path}: runtime is {name!r}; these packs need runtime python")
+    language = runtime.get("name") if isinstance(runtime, dict) else runtime
+    if language != "python":
+        raise ManifestError(f"{shown}: runtime is {language!r}; these packs need runtime python")
     options = runtime.get("options") if isinstance(runtime, dict) else None
     if options is not None and not isinstance(options, dict):
-        raise ManifestError(f"{path}: runtime.options must be a mapping")
+        raise ManifestError(f"{shown}: runtime.options must be a mapping")
     virtualenv = (options or {}).get("virtualenv")
     if virtualenv is not None and (not isinstance(virtualenv, str) or not virtualenv):
-        raise ManifestError(f"{path}: runtime.options.virtualenv must be a folder name such as venv")
+        raise ManifestError(f"{shown}: runtime.options.virtualenv must be a folder name such as venv")
     version = document.get("version")
     if not isinstance(version, str) or not _VERSION.match(version):
-        raise ManifestError(f"{path}: version {version!r} is not a semantic version such as 1.2.0; the CLI reports "
+        raise ManifestError(f"{shown}: version {version!r} is not a semantic version such as 1.2.0; the CLI reports "
                             "and publishes the pack under it")
     description = document.get("description", "")
     if not isinstance(description, str):
-        raise ManifestError(f"{path}: description must be text")
+        raise ManifestError(f"{shown}: description must be text")
     return Manifest(path=path, version=version, description=description, virtualenv=virtualenv)

@@ -81,9 +81,9 @@ def load_pack_config(path: Path) -> dict[str, tuple[str | None, dict[str, Any]]]
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
-        raise PackConfigError(f"{path}: not valid JSON: {error}") from None
+        raise PackConfigError(f"not valid JSON: {error}") from None
     if not isinstance(data, Mapping):
-        raise PackConfigError(f"{path}: expected a JSON object mapping policy names to levels or settings")
+        raise PackConfigError("expected a JSON object mapping policy names to levels or settings")
     return parse_pack_config(data)
 
 
