@@ -6,6 +6,10 @@ the patching policy reads. The instance's ``properties`` are marked ``replace_on
 ``delete_before_replace``, because the compute name stays the same), so moving the date forward in
 ``Pulumi.<stack>.yaml`` is a reviewed pull request that recreates the instance on the newest image at the next
 ``pulumi up``.
+
+The person the instance is assigned to gets a role with exactly the actions Microsoft lists for using an instance
+created on their behalf (``INSTANCE_USER_ACTIONS``), on this instance only; their storage data roles come with the
+team's workspace.
 """
 
 from __future__ import annotations
@@ -18,12 +22,30 @@ from pulumi_azure_native import machinelearningservices as ml
 
 from components.compute_base import ComputeTargetArgs, compute_identity
 from components.config import ScheduleConfig
+from components.interfaces import Grant, grant
 
 PATCH_DATE_TAG = "mlops-patch-date"
 #: Inputs whose change replaces the instance. Azure updates an existing compute instance only partly (settings such
 #: as schedules or idle shutdown are ignored on update), so any change to them recreates it; the description, which
-#: carries the patch date, is among them.
-RECREATE_ON = ("properties", "identity")
+#: carries the patch date, is among them. Tags too: Compute_Update (PATCH) carries only cluster scale settings, so
+#: azure-native updates a compute by a full PUT, which re-sends the instance's schedules and idle settings, and such
+#: a re-PUT is reported to fail (Azure/azure-quickstart-templates#11830, Azure/bicep#17617). A tag change therefore
+#: recreates the instance like any other; files on the workspace file share survive, the local disk does not.
+RECREATE_ON = ("properties", "identity", "tags")
+#: What the person an instance is assigned to may do with it, and nothing else: the actions
+#: how-to-create-compute-instance lists for "create on behalf of" (start, stop, restart, use, schedules) and for
+#: single sign-on, plus reading the workspace and its computes so studio can show the instance. No built-in role has
+#: exactly these (AzureML Data Scientist allows far more), so the Platform defines one custom role per stack.
+INSTANCE_USER_ACTIONS = (
+    "Microsoft.MachineLearningServices/workspaces/read",
+    "Microsoft.MachineLearningServices/workspaces/computes/read",
+    "Microsoft.MachineLearningServices/workspaces/computes/start/action",
+    "Microsoft.MachineLearningServices/workspaces/computes/stop/action",
+    "Microsoft.MachineLearningServices/workspaces/computes/restart/action",
+    "Microsoft.MachineLearningServices/workspaces/computes/applicationaccess/action",
+    "Microsoft.MachineLearningServices/workspaces/computes/updateSchedules/action",
+    "Microsoft.MachineLearningServices/workspaces/computes/enableSso/action",
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +64,11 @@ class ComputeInstanceArgs(ComputeTargetArgs):
     """ISO 8601 idle time before the instance shuts down (15 minutes to 3 days)."""
     schedule: ScheduleConfig | None = None
     """Start/stop schedule; ``None`` relies on idle shutdown alone."""
+    subscription_id: pulumi.Input[str] | None = None
+    """Subscription of the role assignment below (with ``user_role_definition_id``)."""
+    user_role_definition_id: pulumi.Input[str] | None = None
+    """Full id of a role with ``INSTANCE_USER_ACTIONS``: assigned to the user on this instance alone (``None``: the
+    user's access is managed elsewhere)."""
 
 
 class ComputeInstance(pulumi.ComponentResource):
@@ -81,6 +108,10 @@ class ComputeInstance(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, replace_on_changes=list(RECREATE_ON),
                                         delete_before_replace=True),
         )
+        if args.user_role_definition_id is not None and args.subscription_id is not None:
+            grant(self, name, "user", args.user_object_id, args.subscription_id,
+                  [Grant("compute instance user", "ci", compute.id, definition_id=args.user_role_definition_id)],
+                  unique=f"{name}|{args.compute_name}", principal_type="User")
         self.compute_name = compute.name
         self.compute_id = compute.id
         self.patch_date = pulumi.Output.from_input(patch)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from components.naming import PREFIX_PATTERN, SLUG_PATTERN
+from components.naming import COMPUTE_CLUSTER_LENGTH, PREFIX_PATTERN, SLUG_PATTERN, compute_name_problem
 from components.regions import REGION_CODES
 
 PROJECT = "mlops-platform"
@@ -67,11 +67,28 @@ _ISO_DURATION = re.compile(
 )
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_CLUSTER_NAME = re.compile(r"^[a-z][a-z0-9-]{1,15}$")
 _CRON_FIELD = re.compile(r"^[0-9*,/-]+$")
 _FQDN = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _SERVICE_TAG = re.compile(r"^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z0-9]+)?$")
 _TAG_KEY_FORBIDDEN = set('<>%&\\?/')
+_PRIVATE_DNS_ZONE_ID = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/privateDnsZones/(?P<zone>[^/]+)$", re.I
+)
+#: Private DNS zones of the private endpoints the platform creates, by sub-resource (group id)
+#: (https://learn.microsoft.com/azure/private-link/private-endpoint-dns: amlworkspace needs both ML zones).
+PRIVATE_DNS_ZONES: Mapping[str, tuple[str, ...]] = {
+    "amlworkspace": ("privatelink.api.azureml.ms", "privatelink.notebooks.azure.net"),
+    "blob": ("privatelink.blob.core.windows.net",),
+    "file": ("privatelink.file.core.windows.net",),
+}
+#: Managed-network FQDN rules that only work together: Microsoft's recommended outbound list for packages
+#: (https://learn.microsoft.com/azure/machine-learning/how-to-managed-network, "Access public machine learning
+#: packages": anaconda.com and *.anaconda.com install default packages, *.anaconda.org serves repo data) and pip,
+#: which lists packages on pypi.org and downloads them from files.pythonhosted.org.
+PACKAGE_FQDN_GROUPS: Mapping[str, tuple[str, ...]] = {
+    "conda": ("anaconda.com", "*.anaconda.com", "*.anaconda.org"),
+    "pip": ("pypi.org", "files.pythonhosted.org"),
+}
 _SUBNET_ID = re.compile(
     r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/virtualNetworks/[^/]+/subnets/[^/]+$",
     re.I,
@@ -156,6 +173,10 @@ class NetworkConfig:
     outbound_rules: tuple[OutboundRuleConfig, ...] = ()
     private_endpoint_subnet_id: str | None = None
     """Subnet for private endpoints to each workspace and its storage; required in prod (public access is off)."""
+    private_dns_zone_ids: Mapping[str, str] = field(default_factory=dict)
+    """Zone name -> private DNS zone id: the platform links each private endpoint to its zones (a DNS zone group)."""
+    private_dns_by_policy: bool = False
+    """The hub's DeployIfNotExists policies create the zone groups instead (mutually exclusive with the ids)."""
 
 
 @dataclass(frozen=True)
@@ -180,6 +201,9 @@ class PlatformConfig:
     greenfield: bool = False
     """Drop azure-native's versioned-type aliases (``components.greenfield``); only for stacks that never held
     resources under older azure-native type tokens."""
+    generation: int = 1
+    """Generation of the names Azure keeps reserved after a delete (``components.naming``); bump it to re-create a
+    destroyed stack under fresh names."""
     secret_keys: frozenset[str] = field(default_factory=frozenset)
 
     @property
@@ -361,7 +385,7 @@ def _human(delta: dt.timedelta) -> str:
 
 TOP_LEVEL_KEYS = (
     "region", "environment", "prefix", "tags", "network", "teams", "allowed_vm_sizes", "locks", "hbi_workspace",
-    "log_retention_days", "instance_patch_date", "alert_emails", "greenfield",
+    "log_retention_days", "instance_patch_date", "alert_emails", "greenfield", "generation",
 )
 PROD_ONLY_KEYS = ("locks", "hbi_workspace")
 
@@ -458,6 +482,7 @@ def parse_config(
     hbi = r.boolean("hbi_workspace", values.get("hbi_workspace", False)) if environment == "prod" else False
 
     greenfield = r.boolean("greenfield", values.get("greenfield", False))
+    generation = r.integer("generation", values.get("generation", 1), 1, 99)
 
     default_retention = 90 if environment == "prod" else 30
     retention = r.integer("log_retention_days", values.get("log_retention_days", default_retention),
@@ -503,6 +528,7 @@ def parse_config(
         log_retention_days=retention or default_retention,
         alert_emails=alert_emails,
         greenfield=bool(greenfield),
+        generation=generation or 1,
         secret_keys=frozenset(secret_keys),
     )
 
@@ -560,7 +586,8 @@ def _parse_network(r: _Reader, value: Any, environment: str | None) -> NetworkCo
     net = r.obj("network", value)
     if net is None:
         return None
-    r.check_keys("network", net, ("isolation_mode", "outbound_rules", "private_endpoint_subnet_id"))
+    r.check_keys("network", net, ("isolation_mode", "outbound_rules", "private_endpoint_subnet_id",
+                                  "private_dns_zone_ids", "private_dns_by_policy"))
     default_mode = "AllowOnlyApprovedOutbound" if environment == "prod" else "AllowInternetOutbound"
     mode = r.choice("network.isolation_mode", net.get("isolation_mode", default_mode), ISOLATION_MODES)
     rules: list[OutboundRuleConfig] = []
@@ -609,9 +636,56 @@ def _parse_network(r: _Reader, value: Any, environment: str | None) -> NetworkCo
                "is required in prod, where workspaces have public network access disabled; give the subnet for "
                "their private endpoints, /subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.Network/"
                "virtualNetworks/<vnet>/subnets/<subnet>")
+    destinations = {rule.destination for rule in rules if rule.type == "fqdn"}
+    for group, fqdns in PACKAGE_FQDN_GROUPS.items():
+        present = [f for f in fqdns if f in destinations]
+        if present and len(present) < len(fqdns):
+            missing = ", ".join(f for f in fqdns if f not in destinations)
+            r.fail("network.outbound_rules", f"allows {', '.join(present)} but not {missing}; {group} needs all of "
+                                             f"{', '.join(fqdns)} (environment builds fail without them)")
+    zone_ids, by_policy = _parse_private_dns(r, net, subnet is not None)
     if mode is None:
         return None
-    return NetworkConfig(isolation_mode=mode, outbound_rules=tuple(rules), private_endpoint_subnet_id=subnet)
+    return NetworkConfig(isolation_mode=mode, outbound_rules=tuple(rules), private_endpoint_subnet_id=subnet,
+                         private_dns_zone_ids=zone_ids, private_dns_by_policy=by_policy)
+
+
+def _parse_private_dns(r: _Reader, net: Mapping[str, Any], endpoints: bool) -> tuple[dict[str, str], bool]:
+    """Who links the private endpoints to private DNS: the platform (zone ids) or the hub's policies; with private
+    endpoints exactly one of them, so that name resolution is never left to chance."""
+    zones = sorted({zone for names in PRIVATE_DNS_ZONES.values() for zone in names})
+    by_policy = r.boolean("network.private_dns_by_policy", net.get("private_dns_by_policy", False)) or False
+    zone_ids: dict[str, str] = {}
+    if "private_dns_zone_ids" in net:
+        given = r.obj("network.private_dns_zone_ids", net["private_dns_zone_ids"]) or {}
+        for zone, zone_id in given.items():
+            path = f"network.private_dns_zone_ids.{zone}"
+            if zone not in zones:
+                r.fail(path, f"is not a zone the private endpoints use; use {', '.join(zones)}")
+                continue
+            text = r.string(path, zone_id)
+            match = _PRIVATE_DNS_ZONE_ID.match(text) if text else None
+            if text is not None and (match is None or match["zone"].lower() != zone):
+                r.fail(path, f"{_show(text)} is not the id of private DNS zone {zone}; use /subscriptions/<id>/"
+                             f"resourceGroups/<rg>/providers/Microsoft.Network/privateDnsZones/{zone}")
+            elif text is not None:
+                zone_ids[zone] = text
+        missing = [zone for zone in zones if zone not in given]
+        if missing:
+            r.fail("network.private_dns_zone_ids", f"misses {', '.join(missing)}; give the id of every zone the "
+                                                   f"private endpoints use ({', '.join(zones)})")
+    if not endpoints:
+        if zone_ids or by_policy:
+            r.fail("network", "sets private DNS but no private_endpoint_subnet_id; private DNS applies to private "
+                              "endpoints only")
+    elif by_policy and "private_dns_zone_ids" in net:
+        r.fail("network.private_dns_by_policy", "is true and private_dns_zone_ids is set; choose one: the hub's "
+                                                "DeployIfNotExists policies would add a second zone group")
+    elif not by_policy and "private_dns_zone_ids" not in net:
+        r.fail("network.private_dns_zone_ids", "is required with private endpoints (or set private_dns_by_policy: "
+                                               "true when the hub's DeployIfNotExists policies link them); without "
+                                               "either, nothing resolves the private endpoints")
+    return zone_ids, bool(by_policy)
 
 
 def _items(r: _Reader, path: str, value: Any) -> list[tuple[int, Any]]:
@@ -652,10 +726,15 @@ def _parse_teams(r: _Reader, value: Any, sizes: tuple[str, ...], environment: st
         r.check_keys(path, c, ("name", "vm_size", "priority", "min_nodes", "max_nodes", "idle_scale_down"),
                      required=("name", "vm_size"))
         name = r.string(f"{path}.name", c["name"]) if "name" in c else None
-        if name is not None and not _CLUSTER_NAME.match(name):
-            r.fail(f"{path}.name", f"{_show(name)} is not a valid compute name; use 2-16 lowercase letters, digits "
-                                   "and hyphens, starting with a letter")
-            name = None
+        if name is not None:
+            problem = compute_name_problem(name, COMPUTE_CLUSTER_LENGTH)
+            if problem is None and name != name.lower():
+                problem = "holds capitals; use lowercase letters"
+            if problem is not None:
+                r.fail(f"{path}.name", f"{_show(name)} is not a valid compute name: it {problem} (3-16 lowercase "
+                                       "letters, digits and hyphens, starting with a letter, with a letter after "
+                                       "every hyphen, such as cpu or gpu-a100)")
+                name = None
         size = vm_size(f"{path}.vm_size", c["vm_size"]) if "vm_size" in c else None
         priority = r.choice(f"{path}.priority", c.get("priority", "Dedicated"), VM_PRIORITIES)
         min_nodes = r.integer(f"{path}.min_nodes", c.get("min_nodes", 0), 0)

@@ -21,10 +21,22 @@ container registry  5-50     letters and digits; globally unique
 ML workspace        3-33     letters, digits, hyphens, underscores; starts alphanumeric
 managed identity    3-128    letters, digits, hyphens, underscores; starts alphanumeric
 private endpoint    2-80     letters, digits, ``-_.``; starts alphanumeric
-compute instance    3-24     letters, digits, hyphens; starts with a letter, ends alphanumeric;
+compute instance    3-24     letters, digits, hyphens; starts with a letter; every hyphen followed
+                             by a letter later in the name (so never ``-<digits>`` at the end);
                              unique within the Azure region
-compute cluster     2-16     letters, digits, hyphens; starts with a letter (validated in config)
+compute cluster     3-16     the same characters (validated in config; the sources give 2-16,
+                             3-24 and 3-32, so the platform keeps to what all of them allow)
 ==================  =======  ================================================================
+
+Compute names: https://learn.microsoft.com/azure/machine-learning/how-to-create-compute-instance (and
+how-to-create-attach-compute-cluster): "If the - character is used, it needs to be followed by at least one letter
+later in the name"; the service's error reads "Numbers cannot be the ending of the name if the previous character is
+a minus symbol (-)". :func:`compute_name_problem` checks both kinds of compute name.
+
+``generation`` (stack config, default 1) is part of the identity of every name that Azure keeps reserved after a
+delete: Key Vaults (purge protection: 90 days), ML workspaces (soft delete: 14 days), and with them the digests of
+storage accounts, registries and compute instances. Generation 1 adds nothing, so existing names never change; a
+stack re-created after ``pulumi destroy`` takes ``generation: 2`` and gets fresh names (docs/design.md).
 """
 
 from __future__ import annotations
@@ -42,6 +54,24 @@ PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9]{1,7}$")
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 #: Length of the digest appended to globally unique names.
 DIGEST_LENGTH = 4
+#: Compute names (instances and clusters): a letter first, then letters, digits and hyphens, and each hyphen followed
+#: by a letter later in the name (equivalently: no hyphen, or the part after the last hyphen holds a letter).
+_COMPUTE_NAME = re.compile(r"^[A-Za-z](?:[A-Za-z0-9-]*-[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*|[A-Za-z0-9]*)$")
+COMPUTE_INSTANCE_LENGTH = (3, 24)
+COMPUTE_CLUSTER_LENGTH = (3, 16)
+
+
+def compute_name_problem(name: str, length: tuple[int, int]) -> str | None:
+    """Why Azure ML would refuse ``name`` as a compute name of ``length`` (min, max) characters, or ``None``."""
+    low, high = length
+    if not low <= len(name) <= high:
+        return f"is {len(name)} characters long; use {low}-{high}"
+    if not _COMPUTE_NAME.match(name):
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*", name):
+            return "must start with a letter and hold only letters, digits and hyphens"
+        return ("has a hyphen with no letter after it; Azure ML needs a letter somewhere after every hyphen (a name "
+                "cannot end in -<digits>)")
+    return None
 #: Namespace for deterministic role assignment names (role assignment names must be GUIDs).
 _ROLE_ASSIGNMENT_NAMESPACE = uuid.UUID("6f1c8a52-3e0b-4d55-9a7c-2b8f0e4d7a91")
 
@@ -91,8 +121,12 @@ class Namer:
     """``dev`` or ``prod``."""
     region: str
     """Azure region (ARM location name), one of ``components.regions.REGION_CODES``."""
+    generation: int = 1
+    """Generation of the stack's names (see the module docstring); 1 leaves every name as it always was."""
 
     def __post_init__(self) -> None:
+        if self.generation < 1:
+            raise ValueError(f"generation {self.generation} must be 1 or more")
         if not PREFIX_PATTERN.match(self.prefix):
             raise ValueError(f"prefix {self.prefix!r} must be 2-8 lowercase letters and digits, starting with a letter")
         if not SLUG_PATTERN.match(self.workload):
@@ -101,8 +135,13 @@ class Namer:
 
     @property
     def identity(self) -> str:
-        """``prefix|workload|environment|region``: what makes this workload's names unique."""
-        return "|".join((self.prefix, self.workload, self.environment, self.region))
+        """``prefix|workload|environment|region`` (``|g<n>`` from generation 2): what makes the names unique."""
+        parts = (self.prefix, self.workload, self.environment, self.region)
+        return "|".join(parts if self.generation == 1 else (*parts, f"g{self.generation}"))
+
+    @property
+    def _generation(self) -> tuple[str, ...]:
+        return () if self.generation == 1 else (f"g{self.generation}",)
 
     @property
     def _unique(self) -> str:
@@ -130,13 +169,13 @@ class Namer:
         return self._compact("st", 24)
 
     def key_vault(self) -> str:
-        return self._dashed("kv", 24, region=False, unique=True)
+        return self._dashed("kv", 24, region=False, unique=True)  # the digest carries the generation
 
     def container_registry(self) -> str:
         return self._compact("cr", 50)
 
     def ml_workspace(self) -> str:
-        return self._dashed("mlw", 33)
+        return self._dashed("mlw", 33, extra=self._generation)
 
     def workspace_identity(self) -> str:
         return self._dashed("id", 128)
@@ -151,7 +190,17 @@ class Namer:
         return self._dashed("pep", 80, extra=(target,))
 
     def compute_instance(self, user: str) -> str:
-        """Compute instance names are unique per region, so they carry a digest of the team identity and user."""
+        """Compute instance names are unique per region, so they carry a digest of the team identity and user.
+
+        The digest ends the name after a hyphen, so it must hold a letter (a name may not end in ``-<digits>``). A
+        hexadecimal digest of digits only (about one in ten) has its first digit replaced by one of ``g``-``p``,
+        letters no hexadecimal digest holds: every other name stays as it was, and no two names can meet."""
         if not SLUG_PATTERN.match(user):
             raise ValueError(f"user {user!r} must be lowercase words of letters and digits joined by '-'")
-        return _fit(["ci"], user, [], "-", 24, digest(self.identity, user, length=5))
+        suffix = digest(self.identity, user, length=5)
+        if suffix.isdigit():
+            suffix = "ghijklmnop"[int(suffix[0])] + suffix[1:]
+        name = _fit(["ci"], user, [], "-", COMPUTE_INSTANCE_LENGTH[1], suffix)
+        problem = compute_name_problem(name, COMPUTE_INSTANCE_LENGTH)
+        assert problem is None, f"{name!r} {problem}"
+        return name

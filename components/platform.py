@@ -14,10 +14,10 @@ import pulumi
 from pulumi_azure_native import authorization, monitor, resources
 
 from components.compute_cluster import ComputeCluster, ComputeClusterArgs
-from components.compute_instance import ComputeInstance, ComputeInstanceArgs
+from components.compute_instance import INSTANCE_USER_ACTIONS, ComputeInstance, ComputeInstanceArgs
 from components.config import PROJECT, PlatformConfig, TeamConfig
 from components.interfaces import lock, log_analytics_workspace
-from components.naming import Namer
+from components.naming import Namer, role_assignment_name
 from components.workspace import Workspace, WorkspaceArgs
 
 SHARED = "shared"
@@ -61,6 +61,32 @@ def workspace_args(config: PlatformConfig, team: TeamConfig, log_analytics_works
         # The prod registry is private, so images are built on the team's first cluster.
         image_build_compute=team.clusters[0].name if prod and team.clusters else None,
         lock=config.locks,
+        private_dns_zone_ids=config.network.private_dns_zone_ids,
+        users=tuple(dict.fromkeys(inst.object_id for inst in team.instances)),
+        generation=config.generation,
+    )
+
+
+def instance_user_role(component: pulumi.ComponentResource, name: str, config: PlatformConfig,
+                       subscription_id: pulumi.Input[str], scopes: list[pulumi.Output[str]],
+                       ) -> authorization.RoleDefinition | None:
+    """The custom role of compute instance users (``INSTANCE_USER_ACTIONS``), assignable in ``scopes`` (the resource
+    groups of the teams with instances), or ``None`` when no team has one. Custom role names are unique in a tenant,
+    so the name carries the stack's naming identity; its GUID is derived from the subscription and that identity."""
+    if not scopes:
+        return None
+    identity = Namer(config.prefix, SHARED, config.environment, config.region, config.generation).identity
+    subscription = pulumi.Output.from_input(subscription_id)
+    return authorization.RoleDefinition(
+        f"{name}-instance-user-role",
+        role_definition_id=subscription.apply(lambda sub: role_assignment_name(sub, identity, "instance-user-role")),
+        scope=subscription.apply(lambda sub: f"/subscriptions/{sub}"),
+        role_name=f"ML compute instance user ({identity.replace('|', ' ')})",
+        description="Start, stop, restart and use an Azure ML compute instance assigned to you (mlops-platform).",
+        role_type="CustomRole",
+        permissions=[authorization.PermissionArgs(actions=list(INSTANCE_USER_ACTIONS))],
+        assignable_scopes=scopes,
+        opts=pulumi.ResourceOptions(parent=component),
     )
 
 
@@ -78,7 +104,7 @@ class Platform(pulumi.ComponentResource):
         super().__init__("mlops:platform:Platform", name, None, opts)
         config = args.config
         tags = {**platform_tags(config), "team": SHARED}
-        names = Namer(config.prefix, SHARED, config.environment, config.region)
+        names = Namer(config.prefix, SHARED, config.environment, config.region, config.generation)
         stateful = pulumi.ResourceOptions(parent=self, protect=config.locks, retain_on_delete=config.locks)
         client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
 
@@ -87,10 +113,10 @@ class Platform(pulumi.ComponentResource):
             opts=stateful,
         )
         log_name = names.log_analytics()
-        law = log_analytics_workspace(self, f"{name}-{SHARED}", log_name, rg.name, config.region,
-                                      config.log_retention_days, tags, stateful)
+        law, law_diagnostics = log_analytics_workspace(self, f"{name}-{SHARED}", log_name, rg.name, config.region,
+                                                       config.log_retention_days, tags, stateful)
         if config.locks:
-            lock(self, f"{name}-{SHARED}-log", log_name, law.id)
+            lock(self, f"{name}-{SHARED}-log", log_name, law.id, [law_diagnostics])
         action_group = monitor.ActionGroup(
             f"{name}-{SHARED}-ag",
             action_group_name=names.action_group(),
@@ -107,13 +133,20 @@ class Platform(pulumi.ComponentResource):
 
         self.workspaces, self.clusters, self.instances = {}, {}, {}
         for team in config.teams:
-            ws = Workspace(
+            self.workspaces[team.name] = Workspace(
                 team.name,
                 workspace_args(config, team, law.id, client.tenant_id, client.subscription_id),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            self.workspaces[team.name] = ws
+        user_role = instance_user_role(self, name, config, client.subscription_id,
+                                       [self.workspaces[t.name].resource_group_id for t in config.teams
+                                        if t.instances])
+
+        for team in config.teams:
+            ws = self.workspaces[team.name]
             team_tags = {**platform_tags(config), "team": team.name}
+            # Compute comes after the workspace component's children: the compute identity's grants, applied.
+            after_workspace = pulumi.ResourceOptions(parent=self, depends_on=[ws])
             for cluster in team.clusters:
                 key = f"{team.name}-{cluster.name}"
                 self.clusters[key] = ComputeCluster(
@@ -133,9 +166,9 @@ class Platform(pulumi.ComponentResource):
                         action_group_id=action_group.id,
                         tags=team_tags,
                     ),
-                    opts=pulumi.ResourceOptions(parent=self),
+                    opts=after_workspace,
                 )
-            team_names = Namer(config.prefix, team.name, config.environment, config.region)
+            team_names = Namer(config.prefix, team.name, config.environment, config.region, config.generation)
             for inst in team.instances:
                 key = f"{team.name}-{inst.user}"
                 self.instances[key] = ComputeInstance(
@@ -153,8 +186,10 @@ class Platform(pulumi.ComponentResource):
                         schedule=inst.schedule,
                         identity_id=ws.compute_identity_id,
                         tags=team_tags,
+                        subscription_id=client.subscription_id,
+                        user_role_definition_id=user_role.id if user_role is not None else None,
                     ),
-                    opts=pulumi.ResourceOptions(parent=self),
+                    opts=after_workspace,
                 )
 
         self.action_group_id = action_group.id

@@ -1,22 +1,26 @@
 """``Workspace``: one team's Azure Machine Learning workspace with everything it depends on.
 
 Creates, under one resource group: Application Insights (workspace-based, local auth off), a storage account, a Key
-Vault, a container registry, two user-assigned identities (the workspace's, and one for the team's compute), their
-least-privilege role assignments scoped to each resource, the ML workspace itself with managed network isolation,
-diagnostic settings to Log Analytics, an optional private endpoint and, when ``lock`` is set, ``protect`` and
-``retain_on_delete`` on every stateful resource plus CanNotDelete locks on all of them but the ML workspace (whose
-lock would be inherited by its computes and block patching by recreation). A Log Analytics workspace is created
-only when none is given (the ``Platform`` passes its shared one).
+Vault, a container registry, two user-assigned identities (the workspace's, and one for the team's compute), the role
+assignments Microsoft documents for them (each on the one resource it concerns, tables below), a pause for Azure to
+apply them, the ML workspace itself with managed network isolation, diagnostic settings to Log Analytics, optional
+private endpoints with their private DNS zone groups and, when ``lock`` is set, ``protect`` and ``retain_on_delete``
+on every stateful resource plus CanNotDelete locks on all of them but the ML workspace (whose lock would be inherited
+by its computes and block patching by recreation). The team's users get the storage data roles Microsoft lists for
+compute instances, notebooks and datastores when shared-key access is off. A Log Analytics workspace is created only
+when none is given (the ``Platform`` passes its shared one).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 from pulumi_azure_native import (
     applicationinsights,
+    authorization,
     containerregistry,
     keyvault,
     managedidentity,
@@ -28,24 +32,65 @@ from pulumi_azure_native import (
     machinelearningservices as ml,
 )
 
-from components.config import OutboundRuleConfig
-from components.interfaces import Grant, grant, lock, log_analytics_workspace, send_diagnostics
+from components.config import PRIVATE_DNS_ZONES, OutboundRuleConfig
+from components.interfaces import Grant, grant, lock, log_analytics_workspace, propagation_wait, send_diagnostics
 from components.naming import Namer
 
-#: Roles Azure documents for a workspace's user-assigned identity, each on the one resource it concerns
-#: (https://learn.microsoft.com/azure/machine-learning/how-to-identity-based-service-authentication).
-WORKSPACE_IDENTITY_ROLES: Mapping[str, tuple[str, ...]] = {
-    "st": ("Contributor", "Storage Blob Data Contributor", "Storage File Data Privileged Contributor"),
-    "kv": ("Contributor", "Key Vault Administrator"),
-    "cr": ("Contributor",),
-    "appi": ("Contributor",),
-}
-#: Data-plane roles for the team's compute identity: read/write data, read datastore secrets, pull images.
-COMPUTE_IDENTITY_ROLES: Mapping[str, tuple[str, ...]] = {
-    "st": ("Storage Blob Data Contributor",),
-    "kv": ("Key Vault Secrets User",),
-    "cr": ("AcrPull",),
-}
+_ML_DOCS = "https://learn.microsoft.com/azure/machine-learning"
+
+#: The roles Microsoft documents for a workspace's user-assigned identity: (target, role), one row per documented
+#: requirement. Targets: ``rg`` the team's resource group, ``st`` storage, ``kv`` Key Vault, ``cr`` registry, ``appi``
+#: Application Insights (created before the workspace), ``mlw`` the workspace itself (granted once it exists).
+WORKSPACE_IDENTITY_ROLES: tuple[tuple[str, str], ...] = (
+    # how-to-identity-based-service-authentication, "User-assigned managed identity", the table of roles "required on
+    # your user-assigned managed identity": "Azure Machine Learning workspace | Contributor".
+    ("mlw", "Contributor"),
+    # ...: "Azure Storage | Contributor (control plane) + Storage Blob Data Contributor (data plane ...)".
+    ("st", "Contributor"),
+    ("st", "Storage Blob Data Contributor"),
+    # ...: "Azure Key Vault (when using RBAC permission model) | Contributor (control plane) + Key Vault
+    # Administrator (data plane)".
+    ("kv", "Contributor"),
+    ("kv", "Key Vault Administrator"),
+    # ...: "Azure Container Registry | Contributor"; "Azure Application Insights | Contributor".
+    ("cr", "Contributor"),
+    ("appi", "Contributor"),
+    # how-to-managed-network, prerequisites: after 2025-04-30 the workspace identity must be able to approve the
+    # managed network's private endpoints on its targets (storage, Key Vault, registry and the workspace itself);
+    # Microsoft recommends "Azure AI Enterprise Network Connection Approver". The workspace does not exist yet when
+    # its network is provisioned with it, so the role is on the resource group that holds all the targets.
+    ("rg", "Azure AI Enterprise Network Connection Approver"),
+)
+#: Granted to the workspace identity on each private endpoint to the storage account in the client network
+#: (how-to-managed-network: "ensure the private endpoint created in the client virtual network is granted the Reader
+#: role to your workspace managed identity. This applies to both blob and file storage private endpoints").
+STORAGE_ENDPOINT_ROLE = "Reader"
+#: The roles Microsoft documents for the compute identity (clusters and instances share it): (target, role).
+COMPUTE_IDENTITY_ROLES: tuple[tuple[str, str], ...] = (
+    # how-to-disable-local-auth-storage, "Model Registry and ML Flow | User-assigned managed identity | Storage Blob
+    # Data Contributor" (jobs read and write data; how-to-create-compute-instance asks for Blob Data Reader at least).
+    ("st", "Storage Blob Data Contributor"),
+    # how-to-disable-local-auth-storage, limitations: with identity-based storage, "Use user assigned identity to
+    # create the compute instance, and make sure the user-assigned identity has Storage File Data Privileged
+    # Contributor on the storage account".
+    ("st", "Storage File Data Privileged Contributor"),
+    # how-to-identity-based-service-authentication: compute "uses a managed identity to retrieve connection
+    # information for datastores from Azure Key Vault" (read secrets only).
+    ("kv", "Key Vault Secrets User"),
+    # ...: "Pulling images from ACR | ACRPull on the container registry".
+    ("cr", "AcrPull"),
+    # how-to-create-compute-instance, idle shutdown: an instance with a managed identity "won't shut down due to
+    # inactivity unless the managed identity has contributor access to the Azure Machine Learning workspace".
+    ("mlw", "Contributor"),
+)
+#: With ``image_build_compute`` the environment images are built on a compute cluster of the workspace and pushed to
+#: the registry from there (how-to-managed-network, "Configure image builds"). Microsoft does not name the identity
+#: that pushes; the cluster runs as the compute identity, so it gets push rights, only where image builds are on.
+IMAGE_BUILD_ROLE = ("cr", "AcrPush")
+#: The storage data roles Microsoft lists for people when shared-key access is off (how-to-disable-local-auth-storage:
+#: "Assign these users the Storage Blob Data Contributor and Storage File Data Privileged Contributor roles"; compute
+#: instances, notebooks and the file explorer need the file role, datastores and data browsing the blob role).
+USER_STORAGE_ROLES = ("Storage Blob Data Contributor", "Storage File Data Privileged Contributor")
 
 
 @dataclass(frozen=True)
@@ -90,12 +135,20 @@ class WorkspaceArgs:
     """High business impact workspace (reduces diagnostic data Microsoft collects)."""
     lock: bool = True
     """CanNotDelete locks and ``protect``/``retain_on_delete`` on stateful resources."""
+    private_dns_zone_ids: Mapping[str, str] = field(default_factory=dict)
+    """Zone name -> private DNS zone id (``components.config.PRIVATE_DNS_ZONES``): each private endpoint gets a DNS
+    zone group linking it to its zones. Empty: the hub's policies link them (or there are no private endpoints)."""
+    users: Sequence[str] = ()
+    """Microsoft Entra object ids of the team's people (compute instance users): the storage data roles."""
+    generation: int = 1
+    """Generation of the names Azure keeps reserved after a delete (``components.naming``)."""
 
 
 class Workspace(pulumi.ComponentResource):
     """An Azure ML workspace and its supporting resources for one team (type ``mlops:ml:Workspace``)."""
 
     resource_group_name: pulumi.Output[str]
+    resource_group_id: pulumi.Output[str]
     workspace_name: pulumi.Output[str]
     workspace_id: pulumi.Output[str]
     workspace_principal_id: pulumi.Output[str]
@@ -109,7 +162,7 @@ class Workspace(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: WorkspaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:ml:Workspace", name, None, opts)
-        names = Namer(args.prefix, name, args.environment, args.location)
+        names = Namer(args.prefix, name, args.environment, args.location, args.generation)
         tags = dict(args.tags)
         child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=args.lock, retain_on_delete=args.lock)
@@ -120,12 +173,12 @@ class Workspace(pulumi.ComponentResource):
             opts=stateful,
         )
 
-        locks: list[tuple[str, str, pulumi.Output[str]]] = []
+        locks: list[tuple[str, str, pulumi.Output[str], list[pulumi.Resource]]] = []
         if args.log_analytics_workspace_id is None:
             log_name = names.log_analytics()
-            law = log_analytics_workspace(self, name, log_name, rg.name, args.location, args.log_retention_days,
-                                          tags, stateful)
-            locks.append(("log", log_name, law.id))
+            law, law_diagnostics = log_analytics_workspace(self, name, log_name, rg.name, args.location,
+                                                           args.log_retention_days, tags, stateful)
+            locks.append(("log", log_name, law.id, [law_diagnostics]))
             log_analytics_id: pulumi.Output[str] = law.id
         else:
             log_analytics_id = pulumi.Output.from_input(args.log_analytics_workspace_id)
@@ -238,19 +291,31 @@ class Workspace(pulumi.ComponentResource):
             location=args.location, tags=tags, opts=child,
         )
 
-        scopes = {"st": st.id, "kv": kv.id, "cr": cr.id, "appi": appi.id}
-        ws_roles = grant(
-            self, name, "workspace", ws_identity.principal_id, args.subscription_id,
-            [Grant(role, target, scopes[target]) for target, roles in WORKSPACE_IDENTITY_ROLES.items()
-             for role in roles],
-            unique=names.identity,
-        )
-        grant(
-            self, name, "compute", compute_identity.principal_id, args.subscription_id,
-            [Grant(role, target, scopes[target]) for target, roles in COMPUTE_IDENTITY_ROLES.items()
-             for role in roles],
-            unique=names.identity,
-        )
+        scopes: dict[str, pulumi.Input[str]] = {"rg": rg.id, "st": st.id, "kv": kv.id, "cr": cr.id,
+                                                "appi": appi.id}
+        #: Target -> the role assignments and diagnostic settings at its scope (what its lock must come after).
+        extensions: dict[str, list[pulumi.Resource]] = defaultdict(list)
+
+        def assign(label: str, principal: pulumi.Input[str], rows: Sequence[tuple[str, str]],
+                   principal_type: str = "ServicePrincipal", unique: str = names.identity,
+                   ) -> list[authorization.RoleAssignment]:
+            made = grant(self, name, label, principal, args.subscription_id,
+                         [Grant(role, target, scopes[target]) for target, role in rows], unique=unique,
+                         principal_type=principal_type)
+            for (target, _), assignment in zip(rows, made, strict=True):
+                extensions[target].append(assignment)
+            return made
+
+        ws_roles = assign("workspace", ws_identity.principal_id,
+                          [row for row in WORKSPACE_IDENTITY_ROLES if row[0] != "mlw"])
+        compute_roles = assign("compute", compute_identity.principal_id,
+                               [row for row in COMPUTE_IDENTITY_ROLES if row[0] != "mlw"]
+                               + ([IMAGE_BUILD_ROLE] if args.image_build_compute is not None else []))
+        for object_id in args.users:
+            assign(f"user-{object_id[:8]}", object_id, [("st", role) for role in USER_STORAGE_ROLES],
+                   principal_type="User", unique=f"{names.identity}|{object_id}")
+        # The workspace checks its identity's access when it is created: wait for Azure to apply the grants.
+        ws_roles_applied = propagation_wait(self, f"{name}-workspace", ws_roles)
 
         mlw_name = names.ml_workspace()
         mlw = ml.Workspace(
@@ -282,16 +347,25 @@ class Workspace(pulumi.ComponentResource):
                 outbound_rules={rule.name: _outbound_rule(rule) for rule in args.outbound_rules} or None,
             ),
             tags=tags,
-            # The identity needs its roles before the workspace is created, or creation fails its access checks.
+            # The identity needs its roles, applied, before the workspace is created, or creation fails its checks.
             opts=pulumi.ResourceOptions(parent=self, protect=args.lock, retain_on_delete=args.lock,
-                                        depends_on=ws_roles),
+                                        depends_on=[ws_roles_applied]),
         )
+        scopes["mlw"] = mlw.id
+        assign("workspace", ws_identity.principal_id, [row for row in WORKSPACE_IDENTITY_ROLES if row[0] == "mlw"])
+        compute_roles += assign("compute", compute_identity.principal_id,
+                                [row for row in COMPUTE_IDENTITY_ROLES if row[0] == "mlw"])
+        # Compute (instances mount the file share, and shut down when idle) needs its grants applied first: the
+        # Platform makes every compute of the team depend on this component, so on this pause.
+        propagation_wait(self, f"{name}-compute", compute_roles)
 
-        send_diagnostics(self, f"{name}-st", st.id, log_analytics_id, logs=False, metric_category="Transaction")
-        send_diagnostics(self, f"{name}-st-blob", st.id.apply(lambda i: f"{i}/blobServices/default"),
-                         log_analytics_id, metric_category="Transaction")
-        send_diagnostics(self, f"{name}-kv", kv.id, log_analytics_id)
-        send_diagnostics(self, f"{name}-cr", cr.id, log_analytics_id)
+        extensions["st"] += [
+            send_diagnostics(self, f"{name}-st", st.id, log_analytics_id, logs=False, metric_category="Transaction"),
+            send_diagnostics(self, f"{name}-st-blob", st.id.apply(lambda i: f"{i}/blobServices/default"),
+                             log_analytics_id, metric_category="Transaction"),
+        ]
+        extensions["kv"].append(send_diagnostics(self, f"{name}-kv", kv.id, log_analytics_id))
+        extensions["cr"].append(send_diagnostics(self, f"{name}-cr", cr.id, log_analytics_id))
         send_diagnostics(self, f"{name}-mlw", mlw.id, log_analytics_id)
         # App Insights is workspace-based: its telemetry already lands in Log Analytics, so only metrics are sent;
         # its logs through a diagnostic setting would be ingested (and billed) a second time.
@@ -299,10 +373,11 @@ class Workspace(pulumi.ComponentResource):
 
         if args.private_endpoint_subnet_id is not None:
             # Clients reach a private workspace through its endpoint, and studio reaches the default storage
-            # (data preview, notebooks) through blob and file endpoints. Private DNS comes from the hub network.
+            # (data preview, notebooks) through blob and file endpoints. Private DNS: a zone group per endpoint
+            # from the given zone ids, or the hub's DeployIfNotExists policies (docs/configuration.md).
             targets = (("mlw", mlw.id, "amlworkspace"), ("st-blob", st.id, "blob"), ("st-file", st.id, "file"))
             for short, target_id, group in targets:
-                network.PrivateEndpoint(
+                endpoint = network.PrivateEndpoint(
                     f"{name}-pep-{short}",
                     private_endpoint_name=names.private_endpoint(short),
                     resource_group_name=rg.name,
@@ -317,15 +392,34 @@ class Workspace(pulumi.ComponentResource):
                     tags=tags,
                     opts=child,
                 )
+                if args.private_dns_zone_ids:
+                    network.PrivateDnsZoneGroup(
+                        f"{name}-pep-{short}-dns",
+                        private_dns_zone_group_name="default",
+                        private_endpoint_name=endpoint.name,
+                        resource_group_name=rg.name,
+                        private_dns_zone_configs=[
+                            network.PrivateDnsZoneConfigArgs(name=zone.replace(".", "-"),
+                                                             private_dns_zone_id=args.private_dns_zone_ids[zone])
+                            for zone in PRIVATE_DNS_ZONES[group]
+                        ],
+                        opts=child,
+                    )
+                if group in ("blob", "file"):
+                    scopes[f"pep-{short}"] = endpoint.id
+                    assign("workspace", ws_identity.principal_id, [(f"pep-{short}", STORAGE_ENDPOINT_ROLE)])
 
         if args.lock:
             # Not the ML workspace: a lock there is inherited by its computes and would block the recreation of
-            # compute instances that patching depends on. The workspace is protected in Pulumi instead.
-            locks += [("st", st_name, st.id), ("kv", kv_name, kv.id), ("cr", cr_name, cr.id)]
-            for short, azure_name, scope in locks:
-                lock(self, f"{name}-{short}", azure_name, scope)
+            # compute instances that patching depends on. The workspace is protected in Pulumi instead. Each lock
+            # comes after the role assignments and diagnostic settings at its scope (see interfaces.lock).
+            locks += [("st", st_name, st.id, extensions["st"]), ("kv", kv_name, kv.id, extensions["kv"]),
+                      ("cr", cr_name, cr.id, extensions["cr"])]
+            for short, azure_name, scope, at_scope in locks:
+                lock(self, f"{name}-{short}", azure_name, scope, at_scope)
 
         self.resource_group_name = rg.name
+        self.resource_group_id = rg.id
         self.workspace_name = mlw.name
         self.workspace_id = mlw.id
         self.workspace_principal_id = ws_identity.principal_id
@@ -339,6 +433,7 @@ class Workspace(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "resource_group_name": self.resource_group_name,
+                "resource_group_id": self.resource_group_id,
                 "workspace_name": self.workspace_name,
                 "workspace_id": self.workspace_id,
                 "workspace_principal_id": self.workspace_principal_id,

@@ -46,11 +46,14 @@ _ARM: Mapping[str, tuple[str, str]] = {
     "machinelearningservices:Compute": ("Microsoft.MachineLearningServices/workspaces/{workspaceName}/computes",
                                         "computeName"),
     "network:PrivateEndpoint": ("Microsoft.Network/privateEndpoints", "privateEndpointName"),
+    "network:PrivateDnsZoneGroup": ("Microsoft.Network/privateEndpoints/{privateEndpointName}/privateDnsZoneGroups",
+                                    "privateDnsZoneGroupName"),
     "monitor:ActionGroup": ("Microsoft.Insights/actionGroups", "actionGroupName"),
     "monitor:MetricAlert": ("Microsoft.Insights/metricAlerts", "ruleName"),
     "authorization:RoleAssignment": ("{scope}/providers/Microsoft.Authorization/roleAssignments",
                                      "roleAssignmentName"),
     "authorization:ManagementLockByScope": ("{scope}/providers/Microsoft.Authorization/locks", "lockName"),
+    "authorization:RoleDefinition": ("{scope}/providers/Microsoft.Authorization/roleDefinitions", "roleDefinitionId"),
     "monitor:DiagnosticSetting": ("{resourceUri}/providers/Microsoft.Insights/diagnosticSettings", "name"),
 }
 

@@ -43,7 +43,7 @@ def _verdict(report: Report) -> str:
 
 
 def _headline(report: Report) -> str:
-    return (f"{len(report.azure_resources)} Azure resources in {len(report.components)} components; "
+    return (f"{len(report.azure_resources)} cloud resources in {len(report.components)} components; "
             f"{len(report.packs)} packs, {report.policy_count} policies")
 
 

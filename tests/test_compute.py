@@ -146,7 +146,7 @@ def test_patch_date_forces_recreation(build: Callable[..., Records]) -> None:
     after = compute(build(lambda: ComputeInstance("fraud-alice", instance_args(patch_date=dt.date(2026, 11, 20)))))
     # The engine replaces a resource when an input listed in replaceOnChanges changes; the patch date is in the
     # description, inside "properties".
-    assert before.replace_on_changes == after.replace_on_changes == ["properties", "identity"]
+    assert before.replace_on_changes == after.replace_on_changes == ["properties", "identity", "tags"]
     assert before.delete_before_replace and after.delete_before_replace  # the compute name is reused
     assert before.inputs["properties"] != after.inputs["properties"]
     assert before.inputs["properties"]["description"] == "Personal compute instance; OS image of 2026-11-02"
@@ -157,6 +157,31 @@ def test_patch_date_forces_recreation(build: Callable[..., Records]) -> None:
     # Same date, same inputs: no recreation on an unrelated run.
     again = compute(build(lambda: ComputeInstance("fraud-alice", instance_args())))
     assert again.inputs == before.inputs
+
+
+def test_a_tag_change_recreates_an_instance(build: Callable[..., Records]) -> None:
+    """Azure has no tag-only update for a compute instance (Compute_Update carries only cluster scale settings), and
+    azure-native's full PUT re-sends schedules, which is reported to fail: a tag change replaces the instance."""
+    schedule = ScheduleConfig(stop="0 19 * * 1-5")
+    before = compute(build(lambda: ComputeInstance("fraud-alice", instance_args(schedule=schedule))))
+    after = compute(build(lambda: ComputeInstance("fraud-alice", instance_args(
+        schedule=schedule, tags={**TAGS, "cost-center": "CC-1"}))))
+    changed = {key for key in before.inputs if before.inputs[key] != after.inputs[key]}
+    assert changed == {"tags"}
+    assert "tags" in after.replace_on_changes and after.delete_before_replace
+
+
+def test_the_user_gets_the_instance_user_role_on_the_instance_only(build: Callable[..., Records]) -> None:
+    role = f"/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/role-guid"
+    records = build(lambda: ComputeInstance("fraud-alice", instance_args(subscription_id=SUBSCRIPTION_ID,
+                                                                         user_role_definition_id=role)))
+    [assignment] = records.of_type("azure-native:authorization:RoleAssignment")
+    assert assignment.inputs["roleDefinitionId"] == role
+    assert assignment.inputs["principalId"] == USER and assignment.inputs["principalType"] == "User"
+    assert assignment.inputs["scope"] == compute(records).id
+    # Without a role (a fork that manages people's access elsewhere), no assignment.
+    assert not build(lambda: ComputeInstance("fraud-alice", instance_args())).of_type(
+        "azure-native:authorization:RoleAssignment")
 
 
 @pulumi.runtime.test

@@ -19,6 +19,10 @@ from components.config import (
 )
 
 NS = "mlops-platform"
+ZONE_IDS = {zone: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-hub/providers/"
+                  f"Microsoft.Network/privateDnsZones/{zone}"
+            for zone in ("privatelink.api.azureml.ms", "privatelink.notebooks.azure.net",
+                         "privatelink.blob.core.windows.net", "privatelink.file.core.windows.net")}
 SUBNET = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-hub/providers/Microsoft.Network/"
           "virtualNetworks/vnet-hub/subnets/snet-pe")
 
@@ -70,7 +74,7 @@ def test_defaults_follow_the_environment(prod_values: dict[str, Any]) -> None:
     subnet = prod_values[f"{NS}:network"]["private_endpoint_subnet_id"]
     for key in ("locks", "log_retention_days", "network"):
         del prod_values[f"{NS}:{key}"]
-    prod_values[f"{NS}:network"] = {"private_endpoint_subnet_id": subnet}
+    prod_values[f"{NS}:network"] = {"private_endpoint_subnet_id": subnet, "private_dns_by_policy": True}
     config = parse(prod_values, stack="prod")
     assert config.locks is True  # locks default on in prod
     assert config.log_retention_days == 90
@@ -138,7 +142,10 @@ DEV_SIZES = ", ".join(DEFAULT_ALLOWED_VM_SIZES["dev"])
 DEV_ERRORS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("unknown top-level key", _top("regoin", "westeurope"),
      f"{NS}:regoin: unknown key; allowed keys are region, environment, prefix, tags, network, teams, "
-     "allowed_vm_sizes, locks, hbi_workspace, log_retention_days, instance_patch_date, alert_emails, greenfield"),
+     "allowed_vm_sizes, locks, hbi_workspace, log_retention_days, instance_patch_date, alert_emails, greenfield, "
+     "generation"),
+    ("generation below 1", _top("generation", 0),
+     f"{NS}:generation: 0 is not allowed; use a whole number between 1 and 99"),
     ("greenfield not a boolean", _top("greenfield", "yes"),
      f"{NS}:greenfield: 'yes' has the wrong type; expected true or false"),
     ("unknown nested key", _set("clusters.0.max_node", 3),
@@ -190,8 +197,27 @@ DEV_ERRORS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("priority not allowed", _set("clusters.0.priority", "Spot"),
      f"{NS}:teams[0].clusters[0].priority: 'Spot' is not allowed; use one of Dedicated, LowPriority"),
     ("cluster name invalid", _set("clusters.0.name", "CPU_cluster"),
-     f"{NS}:teams[0].clusters[0].name: 'CPU_cluster' is not a valid compute name; use 2-16 lowercase letters, "
-     "digits and hyphens, starting with a letter"),
+     f"{NS}:teams[0].clusters[0].name: 'CPU_cluster' is not a valid compute name: it must start with a letter and "
+     "hold only letters, digits and hyphens (3-16 lowercase letters, digits and hyphens, starting with a letter, "
+     "with a letter after every hyphen, such as cpu or gpu-a100)"),
+    ("cluster name ends in -digits", _set("clusters.0.name", "cpu-1"),
+     f"{NS}:teams[0].clusters[0].name: 'cpu-1' is not a valid compute name: it has a hyphen with no letter after "
+     "it; Azure ML needs a letter somewhere after every hyphen (a name cannot end in -<digits>) (3-16 lowercase "
+     "letters, digits and hyphens, starting with a letter, with a letter after every hyphen, such as cpu or "
+     "gpu-a100)"),
+    ("cluster name ends in a hyphen", _set("clusters.0.name", "cpu-"),
+     f"{NS}:teams[0].clusters[0].name: 'cpu-' is not a valid compute name: it has a hyphen with no letter after "
+     "it; Azure ML needs a letter somewhere after every hyphen (a name cannot end in -<digits>) (3-16 lowercase "
+     "letters, digits and hyphens, starting with a letter, with a letter after every hyphen, such as cpu or "
+     "gpu-a100)"),
+    ("cluster name too short", _set("clusters.0.name", "ab"),
+     f"{NS}:teams[0].clusters[0].name: 'ab' is not a valid compute name: it is 2 characters long; use 3-16 (3-16 "
+     "lowercase letters, digits and hyphens, starting with a letter, with a letter after every hyphen, such as cpu "
+     "or gpu-a100)"),
+    ("cluster name with capitals", _set("clusters.0.name", "Cpu"),
+     f"{NS}:teams[0].clusters[0].name: 'Cpu' is not a valid compute name: it holds capitals; use lowercase letters "
+     "(3-16 lowercase letters, digits and hyphens, starting with a letter, with a letter after every hyphen, such "
+     "as cpu or gpu-a100)"),
     ("required tag missing", lambda v: v[f"{NS}:tags"].pop("cost-center"),
      f"{NS}:tags.cost-center: is required but missing; every stack must set the tags owner, cost-center, "
      "data-classification"),
@@ -221,14 +247,47 @@ DEV_ERRORS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
      f"{NS}:teams[0].instances[0].patch_date: is required because instance_patch_date is not set; use the date of "
      "the OS image the instance should run (YYYY-MM-DD)"),
     ("fqdn rule with internet outbound",
-     lambda v: v[f"{NS}:network"].update({"outbound_rules": [{"name": "pypi", "type": "fqdn",
-                                                               "destination": "pypi.org"}]}),
+     lambda v: v[f"{NS}:network"].update({"outbound_rules": [{"name": "docs", "type": "fqdn",
+                                                               "destination": "docs.python.org"}]}),
      f"{NS}:network.outbound_rules[0].type: fqdn rules need network.isolation_mode AllowOnlyApprovedOutbound; with "
      "AllowInternetOutbound all outbound traffic is already allowed"),
     ("isolation mode not allowed", lambda v: v[f"{NS}:network"].update({"isolation_mode": "Disabled"}),
      f"{NS}:network.isolation_mode: 'Disabled' is not allowed; use one of AllowInternetOutbound, "
      "AllowOnlyApprovedOutbound"),
-    ("subnet id malformed", lambda v: v[f"{NS}:network"].update({"private_endpoint_subnet_id": "snet-ml"}),
+    ("package hosts incomplete",
+     lambda v: v[f"{NS}:network"].update({"isolation_mode": "AllowOnlyApprovedOutbound", "outbound_rules": [
+         {"name": "conda", "type": "fqdn", "destination": "*.anaconda.com"},
+         {"name": "pypi", "type": "fqdn", "destination": "pypi.org"},
+         {"name": "pypi-files", "type": "fqdn", "destination": "files.pythonhosted.org"}]}),
+     f"{NS}:network.outbound_rules: allows *.anaconda.com but not anaconda.com, *.anaconda.org; conda needs all of "
+     "anaconda.com, *.anaconda.com, *.anaconda.org (environment builds fail without them)"),
+    ("private dns missing",
+     lambda v: v[f"{NS}:network"].update({"private_endpoint_subnet_id": SUBNET}),
+     f"{NS}:network.private_dns_zone_ids: is required with private endpoints (or set private_dns_by_policy: true "
+     "when the hub's DeployIfNotExists policies link them); without either, nothing resolves the private endpoints"),
+    ("private dns twice",
+     lambda v: v[f"{NS}:network"].update({"private_endpoint_subnet_id": SUBNET, "private_dns_by_policy": True,
+                                          "private_dns_zone_ids": ZONE_IDS}),
+     f"{NS}:network.private_dns_by_policy: is true and private_dns_zone_ids is set; choose one: the hub's "
+     "DeployIfNotExists policies would add a second zone group"),
+    ("private dns zone missing",
+     lambda v: v[f"{NS}:network"].update({"private_endpoint_subnet_id": SUBNET, "private_dns_zone_ids": {
+         k: z for k, z in ZONE_IDS.items() if k != "privatelink.notebooks.azure.net"}}),
+     f"{NS}:network.private_dns_zone_ids: misses privatelink.notebooks.azure.net; give the id of every zone the "
+     "private endpoints use (privatelink.api.azureml.ms, privatelink.blob.core.windows.net, "
+     "privatelink.file.core.windows.net, privatelink.notebooks.azure.net)"),
+    ("private dns zone id of another zone",
+     lambda v: v[f"{NS}:network"].update({"private_endpoint_subnet_id": SUBNET, "private_dns_zone_ids": {
+         **ZONE_IDS, "privatelink.blob.core.windows.net": ZONE_IDS["privatelink.file.core.windows.net"]}}),
+     f"{NS}:network.private_dns_zone_ids.privatelink.blob.core.windows.net: '/subscriptions/00000000-0000-0000-0000-"
+     "000000000000/resource…' is not the id of private DNS zone privatelink.blob.core.windows.net; use "
+     "/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.Network/privateDnsZones/"
+     "privatelink.blob.core.windows.net"),
+    ("private dns without endpoints", lambda v: v[f"{NS}:network"].update({"private_dns_by_policy": True}),
+     f"{NS}:network: sets private DNS but no private_endpoint_subnet_id; private DNS applies to private endpoints "
+     "only"),
+    ("subnet id malformed", lambda v: v[f"{NS}:network"].update({"private_endpoint_subnet_id": "snet-ml",
+                                                                 "private_dns_by_policy": True}),
      f"{NS}:network.private_endpoint_subnet_id: 'snet-ml' is not a subnet resource id; use /subscriptions/<id>/"
      "resourceGroups/<rg>/providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>"),
 ]
@@ -273,6 +332,7 @@ def test_team_names_that_cannot_yield_azure_names(dev_values: dict[str, Any], na
 
 def test_prod_requires_a_private_endpoint_subnet(prod_values: dict[str, Any]) -> None:
     del prod_values[f"{NS}:network"]["private_endpoint_subnet_id"]
+    del prod_values[f"{NS}:network"]["private_dns_zone_ids"]
     assert problems(prod_values, stack="prod") == [
         f"{NS}:network.private_endpoint_subnet_id: is required in prod, where workspaces have public network access "
         "disabled; give the subnet for their private endpoints, /subscriptions/<id>/resourceGroups/<rg>/providers/"
@@ -326,7 +386,7 @@ def test_environment_required_when_the_stack_name_does_not_tell(dev_values: dict
 def test_vm_sizes_follow_the_environment(dev_values: dict[str, Any]) -> None:
     _set("clusters.0.vm_size", "Standard_NC24ads_A100_v4")(dev_values)
     dev_values[f"{NS}:environment"] = "prod"
-    dev_values[f"{NS}:network"] = {"private_endpoint_subnet_id": SUBNET}
+    dev_values[f"{NS}:network"] = {"private_endpoint_subnet_id": SUBNET, "private_dns_by_policy": True}
     config = parse(dev_values, stack="sandbox")
     assert config.teams[0].clusters[0].vm_size == "Standard_NC24ads_A100_v4"
 

@@ -68,23 +68,23 @@ def test_dev_plan_prints_the_component_tree_and_counts() -> None:
     result = run_preflight("dev", "--tree")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert out.startswith("Preflight mlops-platform/dev (dev): 59 Azure resources in 6 components; 3 packs, 78 "
+    assert out.startswith("Preflight mlops-platform/dev (dev): 73 cloud resources in 6 components; 3 packs, 78 "
                           "policies\n")
     assert out.rstrip().endswith("PASSED: no mandatory violation")
-    assert "mlops:platform:Platform  platform  — 59 resources" in out
-    assert "├─ mlops:ml:Workspace  churn  — 25 resources" in out
-    assert "└─ mlops:ml:Workspace  fraud-detection  — 25 resources" in out
+    assert "mlops:platform:Platform  platform  — 73 resources" in out
+    assert "├─ mlops:ml:Workspace  churn  — 30 resources" in out
+    assert "└─ mlops:ml:Workspace  fraud-detection  — 32 resources" in out
     assert "azure-native:storage:StorageAccount  fraud-detection-st  (stmlopsfrauddetecdev" in out
-    assert "(ci-alice-" in out and ")  [replace-on:properties,identity]" in out
+    assert "(ci-alice-p7354)  [replace-on:properties,identity,tags]" in out
     assert "(cpu)  [replace-on:identity,description,disableLocalAuth,vmSize," in out
-    assert "  azure-native:authorization:RoleAssignment            20" in out
-    assert "  total                                                65" in out
+    assert "  azure-native:authorization:RoleAssignment            29" in out
+    assert "  total                                                79" in out
 
 
 def test_prod_plan_shows_protection() -> None:
     result = run_preflight("prod", "--tree", "--no-policies")
     assert result.returncode == 2, result.stderr  # nothing was checked: never a pass
-    assert result.stdout.startswith("Preflight mlops-platform/prod (prod): 75 Azure resources in 8 components")
+    assert result.stdout.startswith("Preflight mlops-platform/prod (prod): 104 cloud resources in 8 components")
     assert result.stdout.rstrip().endswith("NOT CHECKED: no policy pack ran (exit 2: this run cannot pass the gate)")
     assert result.stderr == "preflight: --no-policies: the program was evaluated but nothing was checked (exit 2)\n"
     # 34 characters would exceed the 33 Azure allows for a workspace name: shortened, with a digest.
@@ -167,9 +167,10 @@ def test_usage_error_exits_2() -> None:
 
 def insecure_prod_config() -> dict[str, object]:
     config = dict(yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())["config"])
+    network = config["mlops-platform:network"]
     config["mlops-platform:network"] = {"isolation_mode": "AllowInternetOutbound",
-                                        "private_endpoint_subnet_id": config["mlops-platform:network"][  # type: ignore[index]
-                                            "private_endpoint_subnet_id"]}
+                                        "private_endpoint_subnet_id": network["private_endpoint_subnet_id"],  # type: ignore[index]
+                                        "private_dns_zone_ids": network["private_dns_zone_ids"]}  # type: ignore[index]
     config["mlops-platform:locks"] = False
     return config
 
@@ -218,6 +219,6 @@ def test_unwritable_output_exits_2(tmp_path: Path) -> None:
 def test_progress_lines_on_request() -> None:
     result = run_preflight("dev", "--progress", "always")
     assert result.returncode == 0, result.stderr
-    assert "preflight: program: 65 resources registered in " in result.stderr
+    assert "preflight: program: 79 resources registered in " in result.stderr
     quiet = run_preflight("dev", "--progress", "never")
     assert quiet.stderr == ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +12,13 @@ from conftest import SUBSCRIPTION_ID, TENANT_ID, Records
 
 from components.config import OutboundRuleConfig
 from components.interfaces import BUILTIN_ROLES
-from components.workspace import COMPUTE_IDENTITY_ROLES, WORKSPACE_IDENTITY_ROLES, Workspace, WorkspaceArgs
+from components.workspace import (
+    COMPUTE_IDENTITY_ROLES,
+    USER_STORAGE_ROLES,
+    WORKSPACE_IDENTITY_ROLES,
+    Workspace,
+    WorkspaceArgs,
+)
 
 AN = "azure-native"
 TAGS = {"owner": "team@contoso.com", "cost-center": "CC-1", "data-classification": "internal"}
@@ -19,6 +26,11 @@ LAW_ID = (f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/rg-shared/providers/
           "workspaces/log-shared")
 SUBNET_ID = (f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/"
              "vnet-hub/subnets/snet-pe")
+ZONE_IDS = {zone: f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/rg-net/providers/Microsoft.Network/"
+                  f"privateDnsZones/{zone}"
+            for zone in ("privatelink.api.azureml.ms", "privatelink.notebooks.azure.net",
+                         "privatelink.blob.core.windows.net", "privatelink.file.core.windows.net")}
+USER = "11111111-2222-3333-4444-555555555555"
 
 
 def minimal_args(**overrides: Any) -> WorkspaceArgs:
@@ -46,6 +58,8 @@ def complete_args() -> WorkspaceArgs:
         blob_retention_days=7,
         hbi_workspace=False,
         lock=False,
+        private_dns_zone_ids=ZONE_IDS,
+        users=(USER,),
     )
 
 
@@ -140,33 +154,76 @@ def test_ml_workspace_is_isolated_and_identity_based(minimal: Records) -> None:
     assert mlw["applicationInsights"] == by_type["applicationinsights:Component"]
 
 
-def test_workspace_waits_for_its_identity_roles(minimal: Records) -> None:
+def test_workspace_waits_for_its_identity_roles_to_apply(minimal: Records) -> None:
     [mlw] = minimal.of_type(f"{AN}:machinelearningservices:Workspace")
-    workspace_roles = {r.urn for r in minimal.of_type(f"{AN}:authorization:RoleAssignment")
-                       if "-workspace-" in r.name}
-    assert workspace_roles and workspace_roles <= set(mlw.dependencies)
+    [wait] = [r for r in minimal.of_type("time:index/sleep:Sleep") if r.urn in mlw.dependencies]
+    before = {r.urn for r in minimal.of_type(f"{AN}:authorization:RoleAssignment")
+              if r.name.startswith("fraud-workspace-") and not r.name.startswith("fraud-workspace-mlw-")}
+    assert len(before) == len(WORKSPACE_IDENTITY_ROLES) - 1  # all but the grant on the workspace itself
+    assert before <= set(wait.dependencies)
+    assert wait.inputs["createDuration"] == "60s"
+    # Replacing a grant changes its id, and with it the trigger: the pause runs again before anything relies on it.
+    assert wait.inputs["triggers"]["role_assignments"].count(",") == len(before) - 1
 
 
-def test_role_assignments_are_scoped_to_single_resources(minimal: Records) -> None:
-    by_name = {r.name.removeprefix("fraud-"): r.id for r in minimal.custom()}
-    principals = {"workspace": minimal.named("fraud-id").outputs["principalId"],
-                  "compute": minimal.named("fraud-id-compute").outputs["principalId"]}
-    expected = {(who, target, role) for who, table in (("workspace", WORKSPACE_IDENTITY_ROLES),
-                                                       ("compute", COMPUTE_IDENTITY_ROLES))
-                for target, roles in table.items() for role in roles}
+def _assignments(records: Records) -> set[tuple[str, str, str, str]]:
+    """(principal, target, role, principal type) of every role assignment, checking each scope and principal."""
+    by_name = {r.name.removeprefix("fraud-"): r.id for r in records.custom()}
+    principals = {"workspace": records.named("fraud-id").outputs["principalId"],
+                  "compute": records.named("fraud-id-compute").outputs["principalId"], f"user-{USER[:8]}": USER}
     found = set()
-    for ra in minimal.of_type(f"{AN}:authorization:RoleAssignment"):
-        who, target = ra.name.split("-")[1:3]
+    for ra in records.of_type(f"{AN}:authorization:RoleAssignment"):
+        who = next(p for p in principals if ra.name.startswith(f"fraud-{p}-"))
+        target = ra.name.removeprefix(f"fraud-{who}-").split("-")[0]
+        target = {"pep": "-".join(ra.name.removeprefix(f"fraud-{who}-").split("-")[:3])}.get(target, target)
         role = next(name for name, guid in BUILTIN_ROLES.items() if ra.inputs["roleDefinitionId"].endswith(guid))
-        found.add((who, target, role))
-        assert ra.inputs["scope"] == by_name[target], "a role must be scoped to the one resource it concerns"
-        assert "/providers/" in ra.inputs["scope"], "never a subscription or resource group scope"
+        found.add((who, target, role, ra.inputs["principalType"]))
+        assert ra.inputs["scope"] == by_name[target], "a role is scoped to the one resource it concerns"
         assert ra.inputs["principalId"] == principals[who]
-        assert ra.inputs["principalType"] == "ServicePrincipal"
         assert ra.inputs["roleDefinitionId"].startswith(
             f"/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/")
+    return found
+
+
+def test_identities_get_exactly_the_documented_roles(minimal: Records) -> None:
+    expected = {("workspace", target, role, "ServicePrincipal") for target, role in WORKSPACE_IDENTITY_ROLES} | \
+               {("compute", target, role, "ServicePrincipal") for target, role in COMPUTE_IDENTITY_ROLES}
+    found = _assignments(minimal)
     assert found == expected
-    assert not any(role in ("Owner", "User Access Administrator") for _, _, role in found)
+    # The one grant on the resource group approves private endpoints; Contributor is never above one resource.
+    assert {(who, role) for who, target, role, _ in found if target == "rg"} == {
+        ("workspace", "Azure AI Enterprise Network Connection Approver")}
+    assert ("compute", "mlw", "Contributor", "ServicePrincipal") in found  # idle shutdown works only with it
+    assert not any(role in ("Owner", "User Access Administrator") for _, _, role, _ in found)
+
+
+def test_people_endpoints_and_image_builds_get_their_documented_roles(complete: Records) -> None:
+    extra = _assignments(complete) - {("workspace", t, r, "ServicePrincipal") for t, r in WORKSPACE_IDENTITY_ROLES} \
+        - {("compute", t, r, "ServicePrincipal") for t, r in COMPUTE_IDENTITY_ROLES}
+    assert extra == {
+        *((f"user-{USER[:8]}", "st", role, "User") for role in USER_STORAGE_ROLES),
+        ("workspace", "pep-st-blob", "Reader", "ServicePrincipal"),
+        ("workspace", "pep-st-file", "Reader", "ServicePrincipal"),
+        ("compute", "cr", "AcrPush", "ServicePrincipal"),  # images are built on a cluster (image_build_compute)
+    }
+
+
+def test_private_endpoints_are_linked_to_their_private_dns_zones(complete: Records) -> None:
+    endpoints = {r.outputs["name"]: r for r in complete.of_type(f"{AN}:network:PrivateEndpoint")}
+    groups = {r.inputs["privateEndpointName"]: r.inputs for r in complete.of_type(f"{AN}:network:PrivateDnsZoneGroup")}
+    assert set(groups) == set(endpoints)
+    zones = {endpoints[name].inputs["privateLinkServiceConnections"][0]["groupIds"][0]:
+             {c["privateDnsZoneId"] for c in group["privateDnsZoneConfigs"]} for name, group in groups.items()}
+    assert zones == {
+        "amlworkspace": {ZONE_IDS["privatelink.api.azureml.ms"], ZONE_IDS["privatelink.notebooks.azure.net"]},
+        "blob": {ZONE_IDS["privatelink.blob.core.windows.net"]},
+        "file": {ZONE_IDS["privatelink.file.core.windows.net"]},
+    }
+
+
+def test_no_zone_group_when_the_hub_policies_link_dns(build: Callable[..., Records]) -> None:
+    records = build(lambda: Workspace("fraud", dataclasses.replace(complete_args(), private_dns_zone_ids={})))
+    assert records.of_type(f"{AN}:network:PrivateEndpoint") and not records.of_type(f"{AN}:network:PrivateDnsZoneGroup")
 
 
 def test_diagnostics_go_to_log_analytics_from_every_supporting_resource(minimal: Records) -> None:
@@ -202,6 +259,14 @@ def test_locks_and_protection_on_stateful_resources(minimal: Records) -> None:
     # delete-and-recreate that patches compute instances.
     assert {lk.inputs["scope"] for lk in locks} == stateful - {mlw.id}
     assert all(lk.inputs["level"] == "CanNotDelete" for lk in locks)
+    # A CanNotDelete lock keeps the role assignments and diagnostic settings at its scope from being deleted: each
+    # lock comes after them, so switching locks off or tearing down removes the lock first.
+    for lk in locks:
+        scope = lk.inputs["scope"]
+        at_scope = {r.urn for r in minimal.of_type(f"{AN}:authorization:RoleAssignment") if r.inputs["scope"] == scope}
+        at_scope |= {r.urn for r in minimal.of_type(f"{AN}:monitor:DiagnosticSetting")
+                     if r.inputs["resourceUri"] in (scope, f"{scope}/blobServices/default")}
+        assert at_scope and at_scope <= set(lk.dependencies), lk.name
     for record in minimal.custom():
         if record.id in stateful or record.type == f"{AN}:resources:ResourceGroup":
             assert record.protect and record.retain_on_delete, record.name

@@ -24,13 +24,14 @@ from ..lib.types import (
     ML_ONLINE_DEPLOYMENT,
     ML_ONLINE_ENDPOINT,
     ROLE_ASSIGNMENT,
+    ROLE_DEFINITION,
     SCHEDULED_QUERY_RULE,
 )
 from . import RULES
 
 #: azure-native types that take no tags (child, extension or data-plane resources).
-UNTAGGED = sorted([ROLE_ASSIGNMENT, LOCK, DIAGNOSTIC_SETTING, BLOB_SERVICE, BLOB_CONTAINER, ML_ENVIRONMENT_VERSION,
-                   BUDGET, "azure-native:network:PrivateDnsZoneGroup"])
+UNTAGGED = sorted([ROLE_ASSIGNMENT, ROLE_DEFINITION, LOCK, DIAGNOSTIC_SETTING, BLOB_SERVICE, BLOB_CONTAINER,
+                   ML_ENVIRONMENT_VERSION, BUDGET, "azure-native:network:PrivateDnsZoneGroup"])
 ML_DOCS = "https://learn.microsoft.com/azure/machine-learning"
 #: Defaults of the pack's settings. The pack runs outside this repository, so it cannot read the platform's lists
 #: (``components.config``); tests hold these to the platform's ``REQUIRED_TAGS`` and prod ``DEFAULT_ALLOWED_VM_SIZES``,
