@@ -162,7 +162,9 @@ def _check_greenfield(args: argparse.Namespace) -> int:
     return 0 if result.safe else 1
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
+    """Run the command line; return the exit code. ``exiting``: the process ends right after (the heap is frozen
+    after evaluation, see ``RunOptions.freeze_heap``); callers that go on (tests) leave it false."""
     parser = argparse.ArgumentParser(
         prog="python -m preflight",
         description="Evaluate a stack offline and check it against the policy packs: the pull-request gate.",
@@ -237,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         baseline = load_baseline(args.baseline) if args.baseline else None
         config = load_stack_config(project_dir, args.stack)
-        options = RunOptions(policies=not args.no_policies, packs=args.pack, freeze_heap=True, as_of=args.as_of,
+        options = RunOptions(policies=not args.no_policies, packs=args.pack, freeze_heap=exiting, as_of=args.as_of,
                              program_timeout=args.program_timeout, on_hang=_hung,
                              limits=Limits(start=args.pack_timeout, call=args.call_timeout, rule=args.rule_timeout))
         report = run(project_dir, config, options, ticker)
@@ -287,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    code = main()
+    code = main(exiting=True)
     # The evaluated stack can be hundreds of MB of small objects; tearing them down one by one at interpreter exit
     # takes seconds at platform scale and achieves nothing. Every report is written and the packs are stopped.
     sys.stdout.flush()

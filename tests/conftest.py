@@ -141,6 +141,33 @@ def taggable() -> Callable[[str], bool]:
     return _is_taggable
 
 
+@dataclass(frozen=True)
+class Run:
+    """One run of the command line: exit code and what it printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def preflight(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
+    """``python -m preflight <args> --as-of TODAY`` in this process (imports stay warm: a fraction of a subprocess's
+    cost). The tests that need the real process (exit through ``os._exit``, signals) start one instead."""
+    from preflight.__main__ import main
+
+    def _run(*args: str) -> Run:
+        capsys.readouterr()
+        try:
+            code = main([*args, "--as-of", TODAY.isoformat()])
+        except SystemExit as exit_:  # argparse's usage errors
+            code = int(exit_.code or 0)
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return _run
+
+
 @pytest.fixture(scope="session")
 def pack_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Every pack assembled as it is published (``policies.build``), once per session: pack name -> folder."""

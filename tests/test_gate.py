@@ -9,10 +9,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, TODAY
+from conftest import ROOT, TODAY, Run
 
 #: A program that registers one Azure resource and nothing else (fast to evaluate).
 ONE_RESOURCE = (
@@ -74,21 +75,27 @@ def project(tmp_path: Path, *, program: str = ONE_RESOURCE, pack: dict[str, str 
 
 
 def gate(directory: Path, *args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    """The gate as its own process (for the cases that hang, or end the process)."""
     return subprocess.run([sys.executable, "-m", "preflight", "dev", "--dir", str(directory), "--as-of",
                            TODAY.isoformat(), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
 
 
-def assert_fails_closed(result: subprocess.CompletedProcess[str], message: str) -> None:
+def in_gate(preflight: Callable[..., Run], directory: Path, *args: str) -> Run:
+    """The gate in this process: the same ``main`` as the command line, imports already warm."""
+    return preflight("dev", "--dir", str(directory), *args)
+
+
+def assert_fails_closed(result: subprocess.CompletedProcess[str] | Run, message: str) -> None:
     assert result.returncode == 2, result.stdout + result.stderr
     assert message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
     assert "PASSED" not in result.stdout
 
 
-def test_the_one_resource_project_passes_with_a_healthy_pack(tmp_path: Path) -> None:
+def test_the_one_resource_project_passes_with_a_healthy_pack(tmp_path: Path, preflight: Callable[..., Run]) -> None:
     """The baseline the fault cases differ from: the same project and gate exit 0."""
-    result = gate(project(tmp_path, pack=rule_pack("pass")))
+    result = in_gate(preflight, project(tmp_path, pack=rule_pack("pass")))
     assert result.returncode == 0, result.stderr
     assert "PASSED: no mandatory violation" in result.stdout
 
@@ -108,8 +115,8 @@ def test_the_one_resource_project_passes_with_a_healthy_pack(tmp_path: Path) -> 
     ({"requirements.txt": None}, "policy pack faulty: policies/faulty/requirements.txt: missing"),
 ])
 def test_a_pack_folder_that_is_not_a_valid_pack_stops_the_gate(tmp_path: Path, change: dict[str, str | None],
-                                                               message: str) -> None:
-    assert_fails_closed(gate(project(tmp_path, pack={**rule_pack("pass"), **change})), message)
+                                                               message: str, preflight: Callable[..., Run]) -> None:
+    assert_fails_closed(in_gate(preflight, project(tmp_path, pack={**rule_pack("pass"), **change})), message)
 
 
 @pytest.mark.parametrize(("content", "message"), [
@@ -118,53 +125,54 @@ def test_a_pack_folder_that_is_not_a_valid_pack_stops_the_gate(tmp_path: Path, c
     ("  \n", 'is empty; an environment config sets the enforcement levels, at least {"all": "mandatory"}'),
     ('{"faulty-rg-chekc": "advisory"}', "no policy named 'faulty-rg-chekc' in this pack"),
 ])
-def test_an_invalid_environment_config_stops_the_gate(tmp_path: Path, content: str, message: str) -> None:
-    result = gate(project(tmp_path, pack={**rule_pack("pass"), "config/dev.json": content}))
+def test_an_invalid_environment_config_stops_the_gate(tmp_path: Path, content: str, message: str,
+                                                      preflight: Callable[..., Run]) -> None:
+    result = in_gate(preflight, project(tmp_path, pack={**rule_pack("pass"), "config/dev.json": content}))
     assert_fails_closed(result, f"policy pack faulty: policies/faulty/config/dev.json: {message}")
 
 
-def test_an_unreadable_environment_config_stops_the_gate(tmp_path: Path) -> None:
+def test_an_unreadable_environment_config_stops_the_gate(tmp_path: Path, preflight: Callable[..., Run]) -> None:
     directory = project(tmp_path, pack=rule_pack("pass"))
     (directory / "policies" / "faulty" / "config" / "dev.json").write_bytes(b'{"all": "mandatory \xff"}')
-    assert_fails_closed(gate(directory), "policy pack faulty: cannot read its config for dev, "
+    assert_fails_closed(in_gate(preflight, directory), "policy pack faulty: cannot read its config for dev, "
                                          "policies/faulty/config/dev.json: 'utf-8' codec can't decode byte 0xff")
 
 
-def test_a_pack_that_prints_before_its_port_stops_the_gate(tmp_path: Path) -> None:
+def test_a_pack_that_prints_before_its_port_stops_the_gate(tmp_path: Path, preflight: Callable[..., Run]) -> None:
     pack = rule_pack("pass", before="print('starting up...')\n\n")
-    assert_fails_closed(gate(project(tmp_path, pack=pack)),
+    assert_fails_closed(in_gate(preflight, project(tmp_path, pack=pack)),
                         "policy pack faulty: printed 'starting up...' before its port")
 
 
-def test_a_pack_that_never_answers_stops_the_gate_in_time(tmp_path: Path) -> None:
+def test_a_pack_that_never_answers_stops_the_gate_in_time(tmp_path: Path, preflight: Callable[..., Run]) -> None:
     # Prints a port nobody listens on, then waits forever.
     pack = rule_pack("pass", before="print(1, flush=True)\ntime.sleep(3600)\n\n")
-    assert_fails_closed(gate(project(tmp_path, pack=pack), "--pack-timeout", "3"),
-                        "policy pack faulty: printed port 1 but did not answer within 3 s")
+    assert_fails_closed(in_gate(preflight, project(tmp_path, pack=pack), "--pack-timeout", "2"),
+                        "policy pack faulty: printed port 1 but did not answer within 2 s")
 
 
-def test_a_pack_that_crashes_at_start_stops_the_gate(tmp_path: Path) -> None:
+def test_a_pack_that_crashes_at_start_stops_the_gate(tmp_path: Path, preflight: Callable[..., Run]) -> None:
     pack = rule_pack("pass", before="raise ImportError('a module the pack needs is not installed')\n\n")
-    assert_fails_closed(gate(project(tmp_path, pack=pack)),
+    assert_fails_closed(in_gate(preflight, project(tmp_path, pack=pack)),
                         "policy pack faulty: did not start: ImportError: a module the pack needs is not installed")
 
 
-def test_a_rule_that_raises_is_named_with_the_resource(tmp_path: Path) -> None:
-    result = gate(project(tmp_path, pack=rule_pack("raise RuntimeError('boom')")))
+def test_a_rule_that_raises_is_named_with_the_resource(tmp_path: Path, preflight: Callable[..., Run]) -> None:
+    result = in_gate(preflight, project(tmp_path, pack=rule_pack("raise RuntimeError('boom')")))
     assert_fails_closed(result, f"policy pack faulty: Analyze of {RG_URN} failed: policy faulty-rg-check raised "
                                 f"RuntimeError: boom (resource {RG_URN})")
 
 
-def test_a_rule_that_hangs_is_named_with_the_resource(tmp_path: Path) -> None:
-    result = gate(project(tmp_path, pack=rule_pack("time.sleep(3600)")), "--rule-timeout", "2")
-    assert_fails_closed(result, f"policy pack faulty: policy faulty-rg-check did not finish within 2 s on {RG_URN}")
+def test_a_rule_that_hangs_is_named_with_the_resource(tmp_path: Path, preflight: Callable[..., Run]) -> None:
+    result = in_gate(preflight, project(tmp_path, pack=rule_pack("time.sleep(3600)")), "--rule-timeout", "1")
+    assert_fails_closed(result, f"policy pack faulty: policy faulty-rg-check did not finish within 1 s on {RG_URN}")
 
 
-def test_a_call_that_never_returns_is_bounded(tmp_path: Path) -> None:
+def test_a_call_that_never_returns_is_bounded(tmp_path: Path, preflight: Callable[..., Run]) -> None:
     """A pack without this repository's watchdog (or a rule stuck where it cannot see) is bounded per call."""
-    result = gate(project(tmp_path, pack=rule_pack("time.sleep(3600)")), "--rule-timeout", "600",
-                  "--call-timeout", "3")
-    assert_fails_closed(result, f"policy pack faulty: no answer to Analyze of {RG_URN} within 3 s")
+    result = in_gate(preflight, project(tmp_path, pack=rule_pack("time.sleep(3600)")), "--rule-timeout", "600",
+                     "--call-timeout", "2")
+    assert_fails_closed(result, f"policy pack faulty: no answer to Analyze of {RG_URN} within 2 s")
 
 
 # -- programs that did not complete -----------------------------------------------------------------------------------
@@ -178,11 +186,11 @@ def test_a_call_that_never_returns_is_bounded(tmp_path: Path) -> None:
      "teams file could not be read"),
     ("import pulumi\n\npulumi.export('nothing', 1)\n",
      "preflight: stack dev: the program registered no resources; there is nothing to check"),
-    ("while True:\n    pass\n", "preflight: stack dev: the program did not finish within 3 s"),
-    (NEVER_RESOLVES, "preflight: stack dev: the program did not finish within 3 s"),
+    ("while True:\n    pass\n", "preflight: stack dev: the program did not finish within 2 s"),
+    (NEVER_RESOLVES, "preflight: stack dev: the program did not finish within 2 s"),
 ])
 def test_a_program_that_did_not_complete_stops_the_gate(tmp_path: Path, program: str, message: str) -> None:
-    assert_fails_closed(gate(project(tmp_path, program=program), "--program-timeout", "3"), message)
+    assert_fails_closed(gate(project(tmp_path, program=program), "--program-timeout", "2"), message)
 
 
 # -- interrupts -------------------------------------------------------------------------------------------------------

@@ -37,12 +37,20 @@ def fresh_virtualenv(pack: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def standalone(pack_dirs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Each assembled pack copied alone into an empty folder (symlinks followed, as publishing does)."""
-    copies = {}
+    """Each assembled pack copied alone into an empty folder (symlinks followed, as publishing does), with a fresh
+    virtualenv holding its requirements. Packs whose requirements files are identical share one such virtualenv
+    (linked as their ``venv``): it holds exactly what each of them declares."""
+    copies: dict[str, Path] = {}
+    environments: dict[str, Path] = {}
     for name, folder in pack_dirs.items():
         copy = tmp_path_factory.mktemp(f"standalone-{name}") / name
         shutil.copytree(folder, copy, symlinks=False)
-        fresh_virtualenv(copy)
+        requirements = (copy / "requirements.txt").read_text()
+        if requirements in environments:
+            (copy / "venv").symlink_to(environments[requirements], target_is_directory=True)
+        else:
+            fresh_virtualenv(copy)
+            environments[requirements] = copy / "venv"
         copies[name] = copy
     return copies
 

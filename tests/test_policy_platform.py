@@ -9,18 +9,18 @@ import pytest
 from conftest import PROJECT, ROOT, TODAY, insecure_prod_config
 
 from preflight.analysis import PackResult, run_packs
-from preflight.mocks import ResourceRecord
 from preflight.program import evaluate
 from preflight.stack_config import StackConfig, load_stack_config
 
 
 @functools.cache
-def records(stack: str) -> tuple[ResourceRecord, ...]:
-    return tuple(evaluate(ROOT, load_stack_config(ROOT, stack)))
+def analyzed(stack: str) -> list[PackResult]:
+    """The committed stack through its packs, once per session."""
+    return analyze(stack, load_stack_config(ROOT, stack))
 
 
-def analyze(stack: str, config: StackConfig | None = None) -> list[PackResult]:
-    found = evaluate(ROOT, config) if config else records(stack)
+def analyze(stack: str, config: StackConfig) -> list[PackResult]:
+    found = evaluate(ROOT, config)
     return run_packs(found, stack, policies_dir=ROOT / "policies", as_of=TODAY.isoformat(), stack=stack,
                      project=PROJECT)
 
@@ -31,15 +31,15 @@ def describe(results: list[PackResult]) -> list[str]:
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_the_platform_has_no_mandatory_violation(stack: str) -> None:
-    results = analyze(stack)
+    results = analyzed(stack)
     assert [r.pack for r in results] == ["mlops-security", "mlops-patching", "mlops-governance"]
     assert describe(results) == []
     assert not [v for r in results for v in r.violations if v.could_not_run]
 
 
 def test_dev_keeps_advisories_that_prod_fixes() -> None:
-    dev = {v.policy for r in analyze("dev") for v in r.violations}
-    prod = {v.policy for r in analyze("prod") for v in r.violations}
+    dev = {v.policy for r in analyzed("dev") for v in r.violations}
+    prod = {v.policy for r in analyzed("prod") for v in r.violations}
     # Dev is deliberately more open (public workspace, default-allow networks, Basic registry, no private endpoint).
     assert {"security-mlworkspace-public-network-disabled", "security-storage-network-restricted",
             "security-acr-public-network-disabled", "security-mlworkspace-private-endpoint"} <= dev

@@ -6,11 +6,12 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, TODAY
+from conftest import ROOT, TODAY, Run
 
 from preflight.stack_config import SECRET_PLACEHOLDER, StackConfigError, load_stack_config
 
@@ -81,8 +82,8 @@ def test_dev_plan_prints_the_component_tree_and_counts() -> None:
     assert "  total                                                79" in out
 
 
-def test_prod_plan_shows_protection() -> None:
-    result = run_preflight("prod", "--tree", "--no-policies")
+def test_prod_plan_shows_protection(preflight: Callable[..., Run]) -> None:
+    result = preflight("prod", "--tree", "--no-policies")
     assert result.returncode == 2, result.stderr  # nothing was checked: never a pass
     assert result.stdout.startswith("Preflight mlops-platform/prod (prod): 104 cloud resources in 8 components")
     assert result.stdout.rstrip().endswith("NOT CHECKED: no policy pack ran (exit 2: this run cannot pass the gate)")
@@ -91,10 +92,10 @@ def test_prod_plan_shows_protection() -> None:
     assert "(mlw-mlops-fraud-det-prod-weu-b051)  [protect, retain]" in result.stdout
 
 
-def test_config_error_exits_2_with_the_key_and_no_traceback(tmp_path: Path) -> None:
+def test_config_error_exits_2_with_the_key_and_no_traceback(tmp_path: Path, preflight: Callable[..., Run]) -> None:
     config = dev_config()
     config["mlops-platform:teams"][0]["clusters"][0]["max_nodes"] = 0  # type: ignore[index]
-    result = run_preflight("dev", "--dir", str(make_project(tmp_path, config)))
+    result = preflight("dev", "--dir", str(make_project(tmp_path, config)), "--pack", "governance")
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
@@ -103,23 +104,23 @@ def test_config_error_exits_2_with_the_key_and_no_traceback(tmp_path: Path) -> N
     ]
 
 
-def test_plain_text_secret_is_refused_without_echoing_it(tmp_path: Path) -> None:
+def test_plain_text_secret_is_refused_without_echoing_it(tmp_path: Path, preflight: Callable[..., Run]) -> None:
     config = dev_config()
     config["azure-native:clientSecret"] = "hunter2-plain"
-    result = run_preflight("dev", "--dir", str(make_project(tmp_path, config)))
+    result = preflight("dev", "--dir", str(make_project(tmp_path, config)), "--pack", "governance")
     assert result.returncode == 2
     assert "azure-native:clientSecret: looks like a secret but is set in plain text" in result.stderr
     assert "hunter2-plain" not in result.stderr + result.stdout
 
 
-def test_secure_values_never_reach_the_output(tmp_path: Path) -> None:
+def test_secure_values_never_reach_the_output(tmp_path: Path, preflight: Callable[..., Run]) -> None:
     config = dev_config()
     config["azure-native:clientSecret"] = {"secure": "v1:SECRETCIPHERTEXT"}
     config["mlops-platform:tags"]["owner"] = {"secure": "v1:OWNERCIPHERTEXT"}  # type: ignore[index]
     config["mlops-platform:alert_emails"] = ["ops@contoso.com"]
     project = make_project(tmp_path / "project", config, policies=True)
     out = tmp_path / "out"
-    result = run_preflight("dev", "--dir", str(project), "--format", "all", "--output", str(out), "--progress",
+    result = preflight("dev", "--dir", str(project), "--format", "all", "--output", str(out), "--progress",
                            "always")
     assert result.returncode == 0, result.stderr
     written = {p.name: p.read_text() for p in out.iterdir()}
@@ -133,28 +134,28 @@ def test_secure_values_never_reach_the_output(tmp_path: Path) -> None:
 
 def test_program_exception_reports_file_and_line(tmp_path: Path) -> None:
     main = "import pulumi\n\nraise ValueError('teams file is corrupt')\n"
-    result = run_preflight("dev", "--dir", str(make_project(tmp_path, dev_config(), main=main)))
+    result = run_preflight("dev", "--dir", str(make_project(tmp_path, dev_config(), main=main)), "--pack", "governance")
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         "preflight: the program failed at __main__.py:3: ValueError: teams file is corrupt",
         "preflight: run with --debug for the traceback",
     ]
-    debug = run_preflight("dev", "--debug", "--dir", str(tmp_path))
+    debug = run_preflight("dev", "--debug", "--dir", str(tmp_path), "--pack", "governance")
     assert debug.returncode == 2 and "Traceback (most recent call last)" in debug.stderr
 
 
-def test_a_project_without_policy_packs_is_not_passed(tmp_path: Path) -> None:
+def test_a_project_without_policy_packs_is_not_passed(tmp_path: Path, preflight: Callable[..., Run]) -> None:
     project = make_project(tmp_path, dev_config(), policies=False)
-    result = run_preflight("dev", "--dir", str(project))
+    result = preflight("dev", "--dir", str(project))
     assert result.returncode == 2
     assert result.stderr == (f"preflight: no policy pack under {project / 'policies'}; add the packs "
                              "(docs/policy-packs.md)\n")
-    plan_only = run_preflight("dev", "--dir", str(project), "--no-policies")
+    plan_only = preflight("dev", "--dir", str(project), "--no-policies")
     assert plan_only.returncode == 2 and "NOT CHECKED: no policy pack ran" in plan_only.stdout
 
 
-def test_missing_stack_file_exits_2() -> None:
-    result = run_preflight("staging")
+def test_missing_stack_file_exits_2(preflight: Callable[..., Run]) -> None:
+    result = preflight("staging")
     assert result.returncode == 2
     assert result.stderr.startswith("preflight: no stack file Pulumi.staging.yaml")
 
@@ -175,20 +176,21 @@ def insecure_prod_config() -> dict[str, object]:
     return config
 
 
-def test_mandatory_violations_exit_1_and_a_baseline_of_them_exits_0(tmp_path: Path) -> None:
+def test_mandatory_violations_exit_1_and_a_baseline_of_them_exits_0(tmp_path: Path,
+                                                                   preflight: Callable[..., Run]) -> None:
     project = make_project(tmp_path / "project", insecure_prod_config(), stack="prod", policies=True)
     base = tmp_path / "base"
-    first = run_preflight("prod", "--dir", str(project), "--format", "json,terminal", "--output", str(base))
+    first = preflight("prod", "--dir", str(project), "--format", "json,terminal", "--output", str(base))
     assert first.returncode == 1, first.stderr
     assert "BLOCKED: " in first.stdout and "mandatory violation" in first.stdout
-    again = run_preflight("prod", "--dir", str(project), "--baseline", str(base / "preflight.json"))
+    again = preflight("prod", "--dir", str(project), "--baseline", str(base / "preflight.json"))
     assert again.returncode == 0, again.stdout + again.stderr
     assert again.stdout.rstrip().endswith("PASSED: no mandatory violation (none new)")
     assert "0 added, 0 removed, 0 changed resources" in again.stdout
 
 
-def test_single_format_goes_to_stdout() -> None:
-    result = run_preflight("dev", "--format", "sarif")
+def test_single_format_goes_to_stdout(preflight: Callable[..., Run]) -> None:
+    result = preflight("dev", "--format", "sarif", "--pack", "governance")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["version"] == "2.1.0"
 
@@ -199,26 +201,26 @@ def test_single_format_goes_to_stdout() -> None:
     (["--pack", "secrity"], "--pack 'secrity' is not a policy pack under"),
     (["--baseline", "/nonexistent/base.json"], "preflight: cannot read baseline /nonexistent/base.json"),
 ])
-def test_bad_arguments_exit_2_with_a_message(args: list[str], message: str) -> None:
-    result = run_preflight("dev", *args)
+def test_bad_arguments_exit_2_with_a_message(args: list[str], message: str, preflight: Callable[..., Run]) -> None:
+    result = preflight("dev", *args)
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_unwritable_output_exits_2(tmp_path: Path) -> None:
+def test_unwritable_output_exits_2(tmp_path: Path, preflight: Callable[..., Run]) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    result = run_preflight("dev", "--format", "json,sarif", "--output", str(blocker / "out"), "--progress", "always")
+    result = preflight("dev", "--format", "json,sarif", "--output", str(blocker / "out"), "--progress", "always")
     assert result.returncode == 2
     # Found before the run: nothing was evaluated, no pack was started.
     assert result.stderr == f"preflight: --output {blocker / 'out'} is not a writable folder: Not a directory\n"
     assert result.stdout == ""
 
 
-def test_progress_lines_on_request() -> None:
-    result = run_preflight("dev", "--progress", "always")
+def test_progress_lines_on_request(preflight: Callable[..., Run]) -> None:
+    result = preflight("dev", "--progress", "always", "--pack", "governance")
     assert result.returncode == 0, result.stderr
     assert "preflight: program: 79 resources registered in " in result.stderr
-    quiet = run_preflight("dev", "--progress", "never")
+    quiet = preflight("dev", "--progress", "never", "--pack", "governance")
     assert quiet.stderr == ""

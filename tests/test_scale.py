@@ -7,10 +7,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+from collections.abc import Callable
+from pathlib import Path
 
 import pulumi
 import pytest
-from conftest import PROJECT, ROOT, TODAY, Records, insecure_prod_config
+from conftest import PROJECT, ROOT, TODAY, Records, Run, insecure_prod_config
 from pulumi_azure_native import resources, storage
 
 from components import greenfield
@@ -190,12 +192,7 @@ def test_greenfield_check_finds_resources_known_only_through_type_aliases() -> N
     assert "UNSAFE: 1 are known to the program only through azure-native's type aliases" in legacy.render()
 
 
-def test_greenfield_check_from_the_command_line(tmp_path: object) -> None:
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    directory = Path(str(tmp_path))
+def test_greenfield_check_from_the_command_line(tmp_path: Path, preflight: Callable[..., Run]) -> None:
     records = _records("dev", True, False)
     storage = next(r for r in records if r.type == "azure-native:storage:StorageAccount")
     old = storage.urn.replace("azure-native:storage:StorageAccount", "azure-native:storage/v20210201:StorageAccount")
@@ -203,23 +200,20 @@ def test_greenfield_check_from_the_command_line(tmp_path: object) -> None:
         ("clean.json", _state(records), 0, "SAFE: greenfield can be switched on for this stack."),
         ("legacy.json", _state(records, {storage.urn: old}), 1, "Leave greenfield off for this stack for now."),
     ):
-        (directory / name).write_text(json.dumps(document))
-        result = subprocess.run([sys.executable, "-m", "preflight", "dev", "--check-greenfield", str(directory / name)],
-                                cwd=ROOT, capture_output=True, text=True, timeout=120)
+        (tmp_path / name).write_text(json.dumps(document))
+        result = preflight("dev", "--check-greenfield", str(tmp_path / name))
         assert result.returncode == code, result.stderr
         assert result.stdout.rstrip().endswith(last)
-    (directory / "bad.json").write_text(json.dumps({"resources": []}))
-    bad = subprocess.run([sys.executable, "-m", "preflight", "dev", "--check-greenfield", str(directory / "bad.json")],
-                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    (tmp_path / "bad.json").write_text(json.dumps({"resources": []}))
+    bad = preflight("dev", "--check-greenfield", str(tmp_path / "bad.json"))
     assert bad.returncode == 2
     assert "is not a `pulumi stack export` file (no deployment.resources)" in bad.stderr
     foreign = _state(records)
     for resource in foreign["deployment"]["resources"]:  # type: ignore[index]
         resource["urn"] = resource["urn"].replace("urn:pulumi:dev::", "urn:pulumi:prod::")
-    (directory / "prod.json").write_text(json.dumps(foreign))
-    other = subprocess.run([sys.executable, "-m", "preflight", "dev", "--check-greenfield",
-                            str(directory / "prod.json")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    (tmp_path / "prod.json").write_text(json.dumps(foreign))
+    other = preflight("dev", "--check-greenfield", str(tmp_path / "prod.json"))
     assert other.returncode == 2
-    assert other.stderr == (f"preflight: {directory / 'prod.json'} is an export of stack 'prod' of project "
+    assert other.stderr == (f"preflight: {tmp_path / 'prod.json'} is an export of stack 'prod' of project "
                             "'mlops-platform', not of stack 'dev' of project 'mlops-platform'; export this stack with "
                             "`pulumi stack export -s dev --file state.json`\n")

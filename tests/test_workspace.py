@@ -8,7 +8,7 @@ from typing import Any
 
 import pulumi
 import pytest
-from conftest import SUBSCRIPTION_ID, TENANT_ID, Records
+from conftest import PROJECT, SUBSCRIPTION_ID, TENANT_ID, Records
 
 from components.config import OutboundRuleConfig
 from components.interfaces import BUILTIN_ROLES
@@ -19,6 +19,7 @@ from components.workspace import (
     Workspace,
     WorkspaceArgs,
 )
+from preflight.program import run_with_mocks
 
 AN = "azure-native"
 TAGS = {"owner": "team@contoso.com", "cost-center": "CC-1", "data-classification": "internal"}
@@ -63,14 +64,15 @@ def complete_args() -> WorkspaceArgs:
     )
 
 
-@pytest.fixture
-def minimal(build: Callable[..., Records]) -> Records:
-    return build(lambda: Workspace("fraud", minimal_args()), stack="prod")
+@pytest.fixture(scope="module")
+def minimal() -> Records:
+    """Built once for the module: the tests only read what was registered."""
+    return Records(run_with_mocks(lambda: Workspace("fraud", minimal_args()), project=PROJECT, stack="prod"))
 
 
-@pytest.fixture
-def complete(build: Callable[..., Records]) -> Records:
-    return build(lambda: Workspace("fraud", complete_args()))
+@pytest.fixture(scope="module")
+def complete() -> Records:
+    return Records(run_with_mocks(lambda: Workspace("fraud", complete_args()), project=PROJECT, stack="dev"))
 
 
 def one(records: Records, token: str) -> dict[str, Any]:
