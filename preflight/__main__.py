@@ -229,6 +229,7 @@ def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
 
     from policies.harness import HarnessError, stop_all
     from preflight import render
+    from preflight.api_contract import ContractError
     from preflight.program import ProgramError
     from preflight.report import ReportError, compare, load_baseline
     from preflight.run import RunOptions, run
@@ -245,7 +246,7 @@ def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
         report = run(project_dir, config, options, ticker)
         if baseline is not None:
             report = compare(report, baseline, str(args.baseline))
-    except (StackConfigError, ReportError, HarnessError) as error:
+    except (StackConfigError, ReportError, HarnessError, ContractError) as error:
         ticker.done()
         print(f"preflight: {error}", file=sys.stderr)
         return EXIT_ERROR

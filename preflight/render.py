@@ -15,6 +15,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from preflight.analysis import PolicyMeta
+from preflight.api_contract import CHECKS as CONTRACT
 from preflight.report import Finding, Report, ResourceEntry
 
 TOOL = "mlops-preflight"
@@ -43,8 +44,10 @@ def _verdict(report: Report) -> str:
 
 
 def _headline(report: Report) -> str:
+    packs = [p for p in report.packs if p.name != CONTRACT]
+    contract = " and the Azure REST API contract" if len(packs) < len(report.packs) else ""
     return (f"{len(report.azure_resources)} cloud resources in {len(report.components)} components; "
-            f"{len(report.packs)} packs, {report.policy_count} policies")
+            f"{len(packs)} packs, {sum(len(p.policies) for p in packs)} policies{contract}")
 
 
 def _where(report: Report, finding: Finding) -> str:

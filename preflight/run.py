@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from components.config import PROJECT, derive_environment, evaluation_date
+from preflight import api_contract
 from preflight import report as rep
 from preflight.analysis import Limits, PackRunner
 from preflight.program import evaluate
@@ -82,6 +83,9 @@ def run(project_dir: Path, config: StackConfig, options: RunOptions = RunOptions
         if options.freeze_heap:
             gc.freeze()
         results = runner.analyze(records, progress) if runner else []
+        if runner:
+            # The Azure REST API contract of every resource, checked beside the packs (preflight/api_contract.py).
+            results.append(api_contract.pack_result(records))
     policy_seconds = time.perf_counter() - started - program_seconds
 
     secrets: set[str] = set()

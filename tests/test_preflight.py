@@ -70,7 +70,7 @@ def test_dev_plan_prints_the_component_tree_and_counts() -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.startswith("Preflight mlops-platform/dev (dev): 73 cloud resources in 6 components; 3 packs, 78 "
-                          "policies\n")
+                          "policies and the Azure REST API contract\n")
     assert out.rstrip().endswith("PASSED: no mandatory violation")
     assert "mlops:platform:Platform  platform  — 73 resources" in out
     assert "├─ mlops:ml:Workspace  churn  — 30 resources" in out

@@ -53,7 +53,7 @@ def test_sarif_is_valid_sarif_2_1_0(kind: str) -> None:
     jsonschema.Draft4Validator(sarif_schema()).validate(document)
     run_ = document["runs"][0]
     rules = run_["tool"]["driver"]["rules"]
-    assert len(rules) == report(kind).policy_count == 78
+    assert len(rules) == report(kind).policy_count == 78 + 10  # the packs and the API contract checks
     for result in run_["results"]:
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
 
@@ -97,7 +97,8 @@ def test_junit_has_one_case_per_rule_and_resource() -> None:
     root = ET.fromstring(render.junit(rep))
     assert root.tag == "testsuites"
     suites = root.findall("testsuite")
-    assert [s.get("name") for s in suites] == ["mlops-security", "mlops-patching", "mlops-governance"]
+    assert [s.get("name") for s in suites] == ["mlops-security", "mlops-patching", "mlops-governance",
+                                               "azure-api-contract"]
     cases = root.findall("testsuite/testcase")
     assert int(root.get("tests", "0")) == len(cases) == sum(int(s.get("tests", "0")) for s in suites)
     pairs = Counter((c.get("classname"), c.get("name")) for c in cases)
