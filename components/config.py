@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from components.naming import COMPUTE_CLUSTER_LENGTH, PREFIX_PATTERN, SLUG_PATTERN, compute_name_problem
+from components.naming import COMPUTE_CLUSTER_LENGTH, PREFIX_PATTERN, SLUG_PATTERN, Namer, compute_name_problem
 from components.regions import REGION_CODES
 
 PROJECT = "mlops-platform"
@@ -511,6 +511,8 @@ def parse_config(
         teams = _parse_teams(r, values["teams"], allowed_sizes, environment or "dev", default_patch,
                              "instance_patch_date" in values, today)
 
+    if not r.problems and environment and region:
+        _instance_names_unique(r, teams, prefix, environment, region, generation or 1)
     if r.problems:
         raise ConfigError(r.problems)
     assert environment and region and tags is not None and network is not None
@@ -531,6 +533,21 @@ def parse_config(
         generation=generation or 1,
         secret_keys=frozenset(secret_keys),
     )
+
+
+def _instance_names_unique(r: _Reader, teams: Sequence[TeamConfig], prefix: str, environment: str, region: str,
+                           generation: int) -> None:
+    """Compute instance names are unique per Azure region and end in a 5-character digest; two instances of this
+    stack whose digests meet would fail the second one's creation, so it is refused here, before anything exists."""
+    seen: dict[str, str] = {}
+    for t, team in enumerate(teams):
+        namer = Namer(prefix, team.name, environment, region, generation)
+        for i, inst in enumerate(team.instances):
+            name, where = namer.compute_instance(inst.user), f"teams[{t}].instances[{i}].user"
+            if name in seen:
+                r.fail(where, f"{_show(inst.user)} gets the compute instance name {name!r}, as {seen[name]} does; "
+                              "rename one of the users")
+            seen[name] = where
 
 
 def _parse_alert_emails(r: _Reader, value: Any, tags: Mapping[str, str] | None) -> tuple[str, ...]:

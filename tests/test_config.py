@@ -447,3 +447,14 @@ def test_long_values_and_many_problems_are_cut(dev_values: dict[str, Any]) -> No
     assert len(lines) == 51 and lines[-1] == "... and 31 more problems"
     assert max(len(line) for line in lines) < 1500
     assert lines[0].startswith(f"{NS}:region: '{'x' * 60}…' is not allowed")
+
+
+def test_two_instances_of_one_stack_never_share_a_compute_name(dev_values: dict[str, Any]) -> None:
+    """Compute instance names are unique per region and end in a 5-character digest: two teams whose digests for
+    the same user meet (team1342 and team2039 for alice) would fail the second creation; refused before anything."""
+    instance = dict(team(dev_values)["instances"][0], user="alice")
+    dev_values[f"{NS}:teams"] = [{"name": "team1342", "instances": [instance]},
+                                 {"name": "team2039", "instances": [instance]}]
+    assert problems(dev_values) == [
+        f"{NS}:teams[1].instances[0].user: 'alice' gets the compute instance name 'ci-alice-453b9', as "
+        "teams[0].instances[0].user does; rename one of the users"]
