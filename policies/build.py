@@ -52,9 +52,10 @@ class BuildError(Exception):
 
 
 def pack_folders(source: Path = SOURCE) -> list[str]:
-    """Every pack source folder under ``source``: each sub-folder but the library and caches."""
+    """Every pack source folder under ``source``: each sub-folder but the library, ``__pycache__`` and hidden ones
+    (a folder that is not a valid pack is then refused when it is assembled, never skipped)."""
     return sorted(p.name for p in source.iterdir()
-                  if p.is_dir() and p.name not in NOT_PACKS and not p.name.startswith((".", "_")))
+                  if p.is_dir() and p.name not in (*NOT_PACKS, "__pycache__") and not p.name.startswith("."))
 
 
 def check_source(folder: Path) -> None:

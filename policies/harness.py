@@ -222,7 +222,8 @@ class PolicyPackProcess:
 
     def __init__(self, pack_dir: str | Path, *, python: str | None = None, timeout: float = 60.0,
                  call_timeout: float = 120.0, rule_timeout: float | None = None, stack: str = "test",
-                 project: str = "test", dry_run: bool = True, env: Mapping[str, str] | None = None) -> None:
+                 project: str = "test", dry_run: bool = True, env: Mapping[str, str] | None = None,
+                 started: Callable[[PolicyPackProcess], None] | None = None) -> None:
         self.pack_dir = Path(pack_dir).resolve()
         self.label = self.pack_dir.name
         try:
@@ -235,7 +236,9 @@ class PolicyPackProcess:
         environment = {**os.environ, "PULUMI_PROJECT": project, "PULUMI_STACK": stack,
                        "PULUMI_DRY_RUN": "true" if dry_run else "false", PARENT_PID_ENV: str(os.getpid()),
                        **({RULE_TIMEOUT_ENV: f"{rule_timeout:g}"} if rule_timeout else {}), **(env or {})}
+        # The pack sees only its own folder and interpreter, as under the CLI: no path into the caller's code.
         environment.pop("PYTHONHOME", None)
+        environment.pop("PYTHONPATH", None)
         self._process = subprocess.Popen(
             # The engine address is only used for logging by pulumi.policy; no engine runs here.
             [python or pack_python(self.pack_dir), "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."],
@@ -243,6 +246,8 @@ class PolicyPackProcess:
         )
         with _live_lock:
             _live.add(self)
+        if started is not None:
+            started(self)  # the owner can stop the pack while this constructor still waits for it
         self._drainer = threading.Thread(target=self._drain_stderr, name=f"{self.label}-stderr", daemon=True)
         self._drainer.start()
         try:
@@ -276,6 +281,12 @@ class PolicyPackProcess:
         for raw in iter(stream.readline, b""):
             self._stderr.append(raw.decode(errors="replace").rstrip())
 
+    def _drain_stdout(self) -> None:
+        stream = self._process.stdout
+        assert stream is not None
+        for _ in iter(stream.readline, b""):
+            pass
+
     def _stderr_tail(self, lines: int = 5) -> str:
         tail = [line for line in list(self._stderr)[-lines:] if line.strip()]
         return " | ".join(tail)[-600:]
@@ -290,6 +301,8 @@ class PolicyPackProcess:
         except queue.Empty:
             raise HarnessError(f"policy pack {self.label}: printed no port within {timeout:g} s") from None
         if first.isdigit():
+            # Anything a rule prints later must not fill the pipe and stall the pack (the CLI reads it too).
+            threading.Thread(target=self._drain_stdout, name=f"{self.label}-stdout", daemon=True).start()
             return int(first)
         if first:
             raise HarnessError(f"policy pack {self.label}: printed {first[:120]!r} before its port; a pack must "
@@ -308,6 +321,8 @@ class PolicyPackProcess:
                                 "may hang; --rule-timeout names it)")
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._process.wait(timeout=1)
+        if self._process.poll() is not None:
+            self._drainer.join(timeout=2)  # the pack's last words are still on their way through the pipe
         watchdog = [line for line in self._stderr if WATCHDOG_MARK in line]
         if watchdog:
             return HarnessError(f"policy pack {self.label}: {watchdog[-1].split(WATCHDOG_MARK, 1)[1].strip()}")
@@ -435,7 +450,10 @@ class PolicyPackProcess:
         return 0.0
 
     def kill(self) -> None:
-        """End the pack's whole process group at once (no grace period)."""
+        """End the pack's whole process group at once (no grace period); a no-op once :meth:`close` has (the
+        group's id may then belong to someone else)."""
+        if getattr(self, "_closed", False):
+            return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._process.pid, signal.SIGKILL)
 
@@ -446,13 +464,11 @@ class PolicyPackProcess:
         if self._process.poll() is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self._process.pid, signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.kill()
-                self._process.wait()
-        else:
-            self.kill()  # anything the pack started in its group
+        self.kill()  # the leader if it ignored SIGTERM, and anything it started in its group
+        self._process.wait()
+        self._closed = True
         if self._process.stdout is not None:
             self._process.stdout.close()
         with _live_lock:

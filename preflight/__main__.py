@@ -153,8 +153,11 @@ def _check_greenfield(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     # Evaluate with greenfield off so that every alias azure-native adds is registered and can be matched.
     config = dataclasses.replace(config, values={**config.values, f"{PROJECT}:greenfield": "false"})
+    from components.config import evaluation_date
+
     try:
-        records = evaluate(args.dir, config, timeout=args.program_timeout, on_hang=_hung)
+        with evaluation_date(args.as_of):
+            records = evaluate(args.dir, config, timeout=args.program_timeout, on_hang=_hung)
     except Exception as error:
         return _fail(error, args)
     result = check(records, state)
@@ -230,7 +233,6 @@ def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
     from policies.harness import HarnessError, stop_all
     from preflight import render
     from preflight.api_contract import ContractError
-    from preflight.program import ProgramError
     from preflight.report import ReportError, compare, load_baseline
     from preflight.run import RunOptions, run
     from preflight.stack_config import StackConfigError, load_stack_config
@@ -251,14 +253,13 @@ def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
         print(f"preflight: {error}", file=sys.stderr)
         return EXIT_ERROR
     except (KeyboardInterrupt, Interrupted) as interrupt:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)  # a second signal must not cut the clean-up short
         ticker.done()
         stop_all()
         name = str(interrupt) or "SIGINT"
         print(f"preflight: interrupted ({name}); the packs are stopped and there is no verdict", file=sys.stderr)
         return EXIT_ERROR
-    except ProgramError as error:
-        ticker.done()
-        return _fail(error, args)
     except Exception as error:
         ticker.done()
         return _fail(error, args)
@@ -289,8 +290,22 @@ def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
     return report.exit_code
 
 
+def _guarded() -> int:
+    """``main``, but nothing unforeseen that escapes it can end the process with 0 or 1: exit 2 with its cause."""
+    try:
+        return main(exiting=True)
+    except SystemExit:
+        raise  # argparse: --help (0) and usage errors (2); a program's sys.exit is a ProgramError by now
+    except BaseException as error:  # fail closed on anything unforeseen
+        from policies.harness import stop_all
+
+        stop_all()
+        print(f"preflight: the run failed: {type(error).__name__}: {str(error)[:300]}; no verdict", file=sys.stderr)
+        return EXIT_ERROR
+
+
 if __name__ == "__main__":
-    code = main(exiting=True)
+    code = _guarded()
     # The evaluated stack can be hundreds of MB of small objects; tearing them down one by one at interpreter exit
     # takes seconds at platform scale and achieves nothing. Every report is written and the packs are stopped.
     sys.stdout.flush()

@@ -219,8 +219,12 @@ class PackRunner:
             except BuildError as error:
                 shutil.rmtree(self._assembled, ignore_errors=True)
                 raise HarnessError(f"policy pack {folder}: {error}") from None
+            except BaseException:
+                shutil.rmtree(self._assembled, ignore_errors=True)
+                raise
         self._pool = ThreadPoolExecutor(max_workers=max(1, len(self.folders)))
         self._starting: list[Future[tuple[PolicyPackProcess, str, float]]] = []
+        self._processes: list[PolicyPackProcess] = []
 
     def _config(self, pack: PolicyPackProcess, folder: str) -> str:
         """Configure ``pack`` from its environment's config file (the ``--policy-pack-config`` file), with the
@@ -255,7 +259,8 @@ class PackRunner:
         began = time.perf_counter()
         pack = PolicyPackProcess(self.pack_dirs[folder], stack=self.stack, project=self.project,
                                  env={SERVICER_ENV: "upstream"} if not self.fast else {}, timeout=self.limits.start,
-                                 call_timeout=self.limits.call, rule_timeout=self.limits.rule)
+                                 call_timeout=self.limits.call, rule_timeout=self.limits.rule,
+                                 started=self._processes.append)
         try:
             used = self._config(pack, folder)
         except BaseException:
@@ -324,6 +329,8 @@ class PackRunner:
         """Stop every pack that was started (analyzed packs are already closed; closing twice is harmless)."""
         for future in self._starting:
             future.cancel()
+        for process in list(self._processes):
+            process.kill()  # a pack still starting would otherwise be waited for until --pack-timeout
         wait(self._starting)
         for future in self._starting:
             if not future.cancelled() and future.exception() is None:

@@ -216,6 +216,10 @@ def evaluate(project_dir: Path, config: StackConfig, *, tuned: bool = True, time
             records = run_with_mocks(program, project=config.project, stack=config.stack, config=config.values,
                                      secret_keys=config.secret_keys, tuned=tuned, logger=logger,
                                      monitor=RecordingMonitor(PlatformMocks(), progress=progress))
+    except SystemExit as exit_:  # raised in an apply or a callback: asyncio lets it out of the loop
+        where = program_location(exit_, root)
+        raise ProgramError(f"the program exited early{' at ' + where if where else ''} (sys.exit({exit_.code!r})); "
+                           "a program must return normally for its resources to be checked") from None
     except ProgramTimeout:
         raise ProgramError(f"the program did not finish within {timeout:g} s (an endless loop, or an output that "
                            "never resolves?)") from None

@@ -37,6 +37,9 @@ def _verdict(report: Report) -> str:
     if not report.packs:
         return "NOT CHECKED: no policy pack ran (exit 2: this run cannot pass the gate)"
     blocking = report.blocking
+    if not blocking and report.skipped_packs:
+        return (f"NOT CHECKED: {', '.join(report.skipped_packs)} left out (--pack); no mandatory violation in the "
+                "packs that ran, but a partial run cannot pass the gate (exit 2)")
     if not blocking:
         return "PASSED: no mandatory violation" + (" (none new)" if report.comparison else "")
     kind = "new mandatory" if report.comparison else "mandatory"

@@ -146,6 +146,8 @@ class Report:
     comparison: Comparison | None = None
     team_lines: dict[str, int] = field(default_factory=dict)
     """Team name -> line of its entry in the stack file (for locations)."""
+    skipped_packs: tuple[str, ...] = ()
+    """Packs found under ``policies/`` that this run left out (``--pack``): a partial run never passes."""
     schema: str = SCHEMA
 
     # -- derived -------------------------------------------------------------------------------------------------
@@ -170,10 +172,13 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        """0 passed, 1 blocked; 2 when no pack ran (``--no-policies``): nothing checked never passes the gate."""
+        """0 passed, 1 blocked; 2 when no pack ran (``--no-policies``) or some were left out (``--pack``) and nothing
+        blocked: what was not checked never passes the gate."""
         if not self.packs:
             return EXIT_ERROR
-        return EXIT_MANDATORY if self.blocking else EXIT_OK
+        if self.blocking:
+            return EXIT_MANDATORY
+        return EXIT_ERROR if self.skipped_packs else EXIT_OK
 
     @property
     def policy_count(self) -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 from components.config import PROJECT, derive_environment, evaluation_date
 from preflight import api_contract
 from preflight import report as rep
-from preflight.analysis import Limits, PackRunner
+from preflight.analysis import Limits, PackRunner, discover_packs
 from preflight.program import evaluate
 from preflight.stack_config import StackConfig
 
@@ -94,9 +94,14 @@ def run(project_dir: Path, config: StackConfig, options: RunOptions = RunOptions
     packs = tuple(rep.PackSummary(r.pack, r.folder, r.version, r.config_file, tuple(r.policies), r.start_seconds,
                                   r.analysis_seconds, r.peak_memory_mb) for r in results)
     stack_file = rep.relative(str(config.stack_file), project_dir)
+    skipped: tuple[str, ...] = ()
+    if options.policies and options.packs is not None:
+        found = discover_packs(options.policies_dir or project_dir / "policies")
+        skipped = tuple(p for p in found if p not in options.packs)
     return rep.Report(
         project=config.project, stack=config.stack, environment=environment, stack_file=stack_file,
         resources=tuple(entries), packs=packs, findings=tuple(findings),
         timings=rep.Timings(program_seconds, policy_seconds, time.perf_counter() - started),
         team_lines=rep.team_lines(config.stack_file, config.project),
+        skipped_packs=skipped,
     )

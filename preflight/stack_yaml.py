@@ -14,7 +14,8 @@ mapping becomes a :class:`Secure` marker (its ciphertext is never kept); a malfo
 
 Resource limits, so that a hostile or broken file cannot exhaust the gate (documented in docs/preflight.md):
 files of at most :data:`MAX_FILE_BYTES`, UTF-8 only, nesting at most :data:`MAX_DEPTH` levels, and at most
-:data:`MAX_VALUES` values after alias expansion (an "alias bomb" expands a few lines into billions of values).
+:data:`MAX_VALUES` values and :data:`MAX_EXPANDED_CHARS` characters after alias expansion (an "alias bomb" expands a
+few lines into billions of values, or one long string into gigabytes).
 Messages show at most :data:`MAX_SHOWN` characters of a value and list at most :data:`MAX_PROBLEMS` problems.
 """
 
@@ -32,6 +33,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 32
 MAX_VALUES = 100_000
+#: Characters of scalar text after alias expansion: an anchored long string repeated through aliases is a bomb too.
+MAX_EXPANDED_CHARS = 4 * 1024 * 1024
 MAX_SHOWN = 40
 MAX_PROBLEMS = 20
 
@@ -91,6 +94,7 @@ class _Reader:
         self.name = name
         self.problems: list[str] = []
         self.values = 0
+        self.chars = 0
 
     def fail(self, node: Node, path: str, message: str) -> None:
         where = f"{self.name}:{node.start_mark.line + 1}"
@@ -98,6 +102,12 @@ class _Reader:
 
     def count(self, node: Node) -> None:
         self.values += 1
+        if isinstance(node, ScalarNode):
+            self.chars += len(node.value)
+            if self.chars > MAX_EXPANDED_CHARS:
+                raise StackFileError([f"{self.name}:{node.start_mark.line + 1}: the document expands to more than "
+                                      f"{MAX_EXPANDED_CHARS // (1024 * 1024)} MiB of text through aliases (an alias "
+                                      "expansion bomb?); write the values out or use fewer aliases"])
         if self.values > MAX_VALUES:
             raise StackFileError([f"{self.name}:{node.start_mark.line + 1}: the document expands to more than "
                                   f"{MAX_VALUES:,} values through aliases (an alias expansion bomb?); write the "

@@ -186,11 +186,30 @@ def test_a_call_that_never_returns_is_bounded(tmp_path: Path, preflight: Callabl
      "teams file could not be read"),
     ("import pulumi\n\npulumi.export('nothing', 1)\n",
      "preflight: stack dev: the program registered no resources; there is nothing to check"),
+    (ONE_RESOURCE + "import sys\n\nimport pulumi\n\npulumi.Output.from_input('x').apply(lambda _: sys.exit(0))\n",
+     "preflight: stack dev: the program exited early"),
     ("while True:\n    pass\n", "preflight: stack dev: the program did not finish within 2 s"),
     (NEVER_RESOLVES, "preflight: stack dev: the program did not finish within 2 s"),
 ])
 def test_a_program_that_did_not_complete_stops_the_gate(tmp_path: Path, program: str, message: str) -> None:
     assert_fails_closed(gate(project(tmp_path, program=program), "--program-timeout", "2"), message)
+
+
+def test_a_partial_run_never_passes(tmp_path: Path, preflight: Callable[..., Run]) -> None:
+    """--pack picks packs for a quick look; a run that left a pack out cannot pass the gate."""
+    directory = project(tmp_path, pack=rule_pack("pass"))
+    shutil.copytree(ROOT / "policies" / "governance", directory / "policies" / "governance",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    result = in_gate(preflight, directory, "--pack", "faulty")
+    assert result.returncode == 2
+    assert "NOT CHECKED: governance left out (--pack)" in result.stdout
+    assert in_gate(preflight, directory).returncode == 0
+
+
+def test_a_rule_may_print_as_much_as_it_likes(tmp_path: Path, preflight: Callable[..., Run]) -> None:
+    """The pack's stdout is drained after its port, as the CLI does: a chatty rule is not a hanging one."""
+    result = in_gate(preflight, project(tmp_path, pack=rule_pack("print('x' * 300_000)")), "--rule-timeout", "20")
+    assert result.returncode == 0, result.stderr
 
 
 # -- interrupts -------------------------------------------------------------------------------------------------------
@@ -243,6 +262,25 @@ def test_no_pack_is_left_behind_when_the_gate_is_stopped(tmp_path: Path, how: si
             assert gate_process.returncode == 2
             assert f"preflight: interrupted ({how.name}); the packs are stopped and there is no verdict" in stderr
         assert _wait(lambda: not any(_alive(p) for p in packs), 10), "a pack outlived the gate"
+    finally:
+        gate_process.kill()
+        gate_process.wait()
+
+
+def test_an_interrupt_while_a_pack_starts_is_answered_at_once(tmp_path: Path) -> None:
+    """A pack that never answers holds its start for --pack-timeout; an interrupt stops it without waiting."""
+    pack = rule_pack("pass", before="print(1, flush=True)\ntime.sleep(3600)\n\n")
+    directory = project(tmp_path, pack=pack, program="while True:\n    pass\n")
+    gate_process = subprocess.Popen(
+        [sys.executable, "-m", "preflight", "dev", "--dir", str(directory), "--as-of", TODAY.isoformat(),
+         "--pack-timeout", "300"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    try:
+        assert _wait(lambda: _children(gate_process.pid), 30), "the pack never started"
+        os.kill(gate_process.pid, signal.SIGTERM)
+        _, stderr = gate_process.communicate(timeout=20)  # not 300 s
+        assert gate_process.returncode == 2
+        assert "preflight: interrupted (SIGTERM)" in stderr
     finally:
         gate_process.kill()
         gate_process.wait()

@@ -100,6 +100,14 @@ def test_an_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
                      "aliases (an alias expansion bomb?); write the values out or use fewer aliases"]
 
 
+def test_a_long_string_repeated_through_aliases_is_refused(tmp_path: Path) -> None:
+    lines = ["config:", f"  pad: &a '{'x' * 200_000}'", f"  bomb: [{', '.join(['*a'] * 5_000)}]"]
+    found = refused(tmp_path, "\n".join(lines) + "\n")  # 1 GB of text if expanded
+    assert found == [f"Pulumi.dev.yaml:2: the document expands to more than "
+                     f"{stack_yaml.MAX_EXPANDED_CHARS // (1024 * 1024)} MiB of text through aliases (an alias "
+                     "expansion bomb?); write the values out or use fewer aliases"]
+
+
 def test_a_recursive_alias_is_refused(tmp_path: Path) -> None:
     assert refused(tmp_path, "config:\n  a: &x [1, *x]\n") == [
         "Pulumi.dev.yaml:2: a[1]: an alias refers to a node that contains it (a recursive alias)"]
