@@ -240,7 +240,8 @@ def _show(value: Any) -> str:
     return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "…"
 
 
-def _looks_secret(name: str) -> bool:
+def looks_secret(name: str) -> bool:
+    """Whether a config key name looks like it holds a credential (``SECRET_NAME_PATTERN``)."""
     return bool(SECRET_NAME_PATTERN.search(name)) and not NOT_SECRET_SUFFIX.search(name)
 
 
@@ -251,7 +252,7 @@ def _plain_secrets(value: Any, path: str, cli_path: str) -> Iterator[tuple[str, 
         for key, item in value.items():
             name = str(key)
             step = f".{name}" if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) else f"[{json.dumps(name)}]"
-            if _looks_secret(name):
+            if looks_secret(name):
                 yield f"{path}.{name}", cli_path + step
             else:
                 yield from _plain_secrets(item, f"{path}.{name}", cli_path + step)
@@ -430,7 +431,7 @@ def parse_config(
     for full_key, value in raw.items():
         key = full_key.partition(":")[2]
         if full_key not in secret_keys:
-            if _looks_secret(key):
+            if looks_secret(key):
                 r.problems.append(f"{full_key}: looks like a secret but is set in plain text; set it with "
                                   f"`pulumi config set --secret {full_key} <value>`")
                 continue

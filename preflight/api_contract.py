@@ -192,7 +192,8 @@ class Contract:
     # -- validation ----------------------------------------------------------------------------------------------
 
     def check(self, token: str, inputs: Mapping[str, Any], api_version: str | None = None) -> list[Problem]:
-        """Every problem of ``inputs`` (as the engine records them) against the contract of ``token``."""
+        """Every problem of ``inputs`` (as the engine records them) against the contract of ``token`` (and, given
+        ``api_version``, only if the contract is for that version)."""
         entry = self.entry(token, api_version)
         params, body, problems = self.request(token, inputs)
         resource = self.types[entry["resourceType"]]
@@ -225,7 +226,7 @@ class Contract:
                                                         f"{_show(node['value'])}")]
         if kind == "UnionType":
             return self._union(value, node, where)
-        if kind == "IntegerType":
+        if kind == "IntegerType":  # swagger's integer and number alike (bicep types do not tell them apart)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 return [Problem("api-contract-type", where, f"{shown} is {_show(value)}; the API expects a number")]
             low, high = node.get("minValue"), node.get("maxValue")
@@ -256,7 +257,8 @@ class Contract:
     def _string(self, value: str, node: Mapping[str, Any], where: str) -> list[Problem]:
         problems = self._length(len(value), node, where, "characters")
         pattern = node.get("pattern")
-        if pattern and not re.search(pattern, value):
+        # Unanchored as .NET and JSON schema match; Python's $ would also accept a trailing newline, the API's not.
+        if pattern and (not re.search(pattern, value) or (value.endswith("\n") and pattern.endswith("$"))):
             problems.append(Problem("api-contract-pattern", where, f"{where or 'the value'} is {_show(value)}, which "
                                                                    f"does not match the API's pattern {pattern}"))
         return problems
@@ -312,7 +314,7 @@ class Contract:
         problems: list[Problem] = []
         for name, prop in properties.items():
             flags = prop["flags"]
-            if name in value:
+            if value.get(name) is not None:
                 continue
             if flags & _REQUIRED and not flags & _READ_ONLY and not (top and name in ("location", "name")):
                 if top and name == "properties":
@@ -362,7 +364,11 @@ def check_records(records: Iterable[Any], contract: Contract | None = None) -> l
     for record in records:
         if not record.custom or not record.type.startswith("azure-native:"):
             continue
-        for problem in contract.check(record.type, record.inputs, sdk_api_version(record.type)):
+        version = sdk_api_version(record.type)
+        if version is None:
+            raise ContractError(f"{record.type}: the installed SDK does not say which Azure API version it uses; the "
+                                "contract cannot be matched to it")
+        for problem in contract.check(record.type, record.inputs, version):
             found.append((record.urn, problem))
     return found
 

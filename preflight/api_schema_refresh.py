@@ -273,8 +273,11 @@ class Aligner:
                 if top and len(path) > 1 and flags & _READ_ONLY and not flags & _REQUIRED:
                     path = None  # e.g. RoleAssignment.scope: the URL's {scope}, shadowing read-only properties.scope
             if path is None:
-                if top:
-                    mapping[name] = {"path": True}
+                if top and (name in ("scope", "resourceUri") or name.endswith(("Name", "Id"))):
+                    mapping[name] = {"path": True}  # a URL parameter: {resourceGroupName}, {scope}, {<x>Name}
+                elif top:
+                    raise RefreshError(f"{where}: the input {name} is neither in the request body nor a URL "
+                                       "parameter; add its x-ms-client-name rename to RENAMES")
                 else:
                     mapping[name] = {"absent": True}  # not in this API version (a newer one's shared SDK type)
                 continue

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from components.config import looks_secret
 from preflight.stack_yaml import Secure, StackFileError, load
 
 SECRET_PLACEHOLDER = "[secret]"
@@ -64,6 +65,27 @@ def _strip_secure(value: Any) -> tuple[Any, bool]:
     return value, False
 
 
+def _plain_beside_secure(value: Any, path: str) -> list[str]:
+    """Paths of secret-looking keys set in plain text inside a value that also holds a secure value."""
+    if not _strip_secure(value)[1]:
+        return []
+    found: list[str] = []
+
+    def walk(item: Any, where: str) -> None:
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                if looks_secret(str(key)) and not isinstance(inner, Secure):
+                    found.append(f"{where}.{key}")
+                else:
+                    walk(inner, f"{where}.{key}")
+        elif isinstance(item, list):
+            for i, inner in enumerate(item):
+                walk(inner, f"{where}[{i}]")
+
+    walk(value, path)
+    return found
+
+
 def _as_cli_string(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -110,6 +132,12 @@ def load_stack_config(project_dir: Path, stack: str) -> StackConfig:
     config = stack_doc.get("config") or {}
     if not isinstance(config, dict):
         raise StackConfigError(f"{stack_file}: 'config' must be a mapping of keys to values")
+    plain = [path for key, raw in config.items() for path in _plain_beside_secure(raw, _full_key(project, str(key)))]
+    if plain:
+        # Such a key reaches the program wholly marked secret, so the program cannot tell these apart; the file can.
+        raise StackConfigError("\n".join(f"{stack_file.name}: {path}: looks like a secret but is set in plain text "
+                                         "next to a secure value; set it with `pulumi config set --secret --path`"
+                                         for path in plain))
     for key, raw in config.items():
         full = _full_key(project, str(key))
         value, secret = _strip_secure(raw)

@@ -45,8 +45,12 @@ _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": Fals
 _INT = re.compile(r"^[-+]?(0|[1-9][0-9]*)$")
 _INT_BASED = re.compile(r"^(0x[0-9a-fA-F]+|0o[0-7]+)$")
 _FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
-_FLOAT_SPECIAL = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"), ".nan": float("nan")}
-_YAML11_BOOL = re.compile(r"^(yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|y|Y|n|N)$")
+_FLOAT_SPECIAL = {f"{sign}{inf}": float(f"{sign or '+'}inf") for sign in ("", "+", "-")
+                  for inf in (".inf", ".Inf", ".INF")} | {nan: float("nan") for nan in (".nan", ".NaN", ".NAN")}
+#: Numbers YAML 1.1 and 1.2 readers disagree on: digit separators, binary, signed hex/octal, exponents without a dot.
+_NUMBER_LIKE = re.compile(r"^([-+]?[0-9][0-9_]*_[0-9_]*|[-+]?0b[01_]+|[-+]0x[0-9a-fA-F_]+|[-+]0o[0-7_]+"
+                          r"|[-+]?[0-9]+[eE][-+]?[0-9]+)$")
+_YAML11_BOOL = re.compile(r"^(yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF)$")
 _DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([Tt ].*)?$")
 _SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$")
 _LEADING_ZERO = re.compile(r"^[-+]?0[0-9_]+$")
@@ -156,6 +160,10 @@ class _Reader:
                 continue
             lines[key] = line
             result[key] = self.value(value_node, key_path, inner)
+            if path == "config" and isinstance(value_node, ScalarNode) and value_node.tag == _PLAIN_TAG:
+                # The CLI hands a program a top-level value as the text in the file (0x2D stays "0x2D"), after the
+                # checks above; only structured values are parsed as YAML and passed as JSON.
+                result[key] = value_node.value if result[key] is not None else ""
         if "secure" in result:
             return self.secure(node, path, result)
         return result
@@ -183,6 +191,10 @@ class _Reader:
         if _LEADING_ZERO.match(text):
             self.fail(node, path, f"unquoted {shown(text)} is octal to some YAML tools and decimal to others; quote "
                                   "it, or drop the leading zero")
+            return text
+        if _NUMBER_LIKE.match(text):
+            self.fail(node, path, f"unquoted {shown(text)} is a number to some YAML tools and a string to others; "
+                                  "quote it, or write a plain decimal number")
             return text
         if _INT.match(text):
             return int(text)

@@ -169,6 +169,11 @@ def tiny_contract() -> Contract:
     ({"thingName": "ab", "mode": "Fast"},
      [("api-contract-name", "the resource name: thingName has 2 characters; the API allows 3-8")]),
     ({"mode": "Fast"}, []),  # no name: the provider names the resource itself
+    ({"thingName": "good\n", "mode": "Fast"},  # Python's $ would let the newline through; the API's pattern does not
+     [("api-contract-name", 'the resource name: thingName is "good\\n", which does not match the API\'s pattern '
+       "^[a-z]+$")]),
+    ({"thingName": "good", "mode": None},
+     [("api-contract-required", "properties.mode is required by the API and not set")]),
     ({"thingName": "good", "mode": "04da6b54-80e4-46f7-96ec-b56ff0331ba9"}, []),  # unknown during preview
 ])
 def test_the_validator(inputs: dict[str, Any], expected: list[tuple[str, str]]) -> None:
@@ -186,6 +191,14 @@ def test_a_type_without_contract_data_or_of_another_api_version_stops_the_check(
         contract.check("azure-native:storage:BlobContainer", {})
     with pytest.raises(ContractError, match="the SDK uses API version 2099-01-01, the contract file has 2024-01-01"):
         contract.check("azure-native:storage:StorageAccount", {}, "2099-01-01")
+
+
+def test_a_type_whose_sdk_api_version_is_unknown_stops_the_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    import preflight.api_contract as module
+
+    monkeypatch.setattr(module, "sdk_api_version", lambda token: None)
+    with pytest.raises(ContractError, match="the installed SDK does not say which Azure API version it uses"):
+        check_records(records("dev"))
 
 
 def test_the_gate_stops_on_a_type_it_cannot_check(tmp_path: Path, preflight: Callable[..., Run]) -> None:

@@ -44,6 +44,18 @@ def refused(tmp_path: Path, stack_text: str | bytes) -> list[str]:
     ("  mlops-platform:teams: [{name: a, clusters: [{name: cpu, max_nodes: 010}]}]\n",
      "Pulumi.dev.yaml:3: mlops-platform:teams[0].clusters[0].max_nodes: unquoted '010' is octal to some YAML tools and "
      "decimal to others; quote it, or drop the leading zero"),
+    ("  mlops-platform:teams: [{name: a, clusters: [{name: cpu, max_nodes: 1_000}]}]\n",
+     "Pulumi.dev.yaml:3: mlops-platform:teams[0].clusters[0].max_nodes: unquoted '1_000' is a number to some YAML tools "
+     "and a string to others; quote it, or write a plain decimal number"),
+    ("  mlops-platform:teams: [{name: a, clusters: [{name: cpu, max_nodes: 1e3}]}]\n",
+     "Pulumi.dev.yaml:3: mlops-platform:teams[0].clusters[0].max_nodes: unquoted '1e3' is a number to some YAML tools "
+     "and a string to others; quote it, or write a plain decimal number"),
+    ("  mlops-platform:flags: 0b101\n",
+     "Pulumi.dev.yaml:3: mlops-platform:flags: unquoted '0b101' is a number to some YAML tools and a string to others; "
+     "quote it, or write a plain decimal number"),
+    ("  other:settings: {token: {secure: 'v1:abc'}, password: hunter2}\n",
+     "Pulumi.dev.yaml: other:settings.password: looks like a secret but is set in plain text next to a secure value; "
+     "set it with `pulumi config set --secret --path`"),
     ("  mlops-platform:stop_at: 19:00\n",
      "Pulumi.dev.yaml:3: mlops-platform:stop_at: unquoted '19:00' is a base-60 number to YAML 1.1 tools and a string "
      "to the Pulumi CLI; quote it"),
@@ -65,6 +77,14 @@ def refused(tmp_path: Path, stack_text: str | bytes) -> list[str]:
 ])
 def test_ambiguous_and_invalid_values_name_the_key_and_line(tmp_path: Path, line: str, expected: str) -> None:
     assert refused(tmp_path, HEADER + line) == [expected]
+
+
+def test_top_level_values_reach_the_program_as_the_text_in_the_file(tmp_path: Path) -> None:
+    """The CLI passes a top-level value as its text; only structured values are parsed (and passed as JSON)."""
+    text = HEADER + "  mlops-platform:log_retention_days: 0x2D\n  mlops-platform:limits: {cap: .Inf, n: 0x10}\n"
+    config = load_stack_config(project(tmp_path, text), "dev")
+    assert config.values["mlops-platform:log_retention_days"] == "0x2D"  # the program refuses it, as under the CLI
+    assert config.values["mlops-platform:limits"] == '{"cap": Infinity, "n": 16}'
 
 
 def test_every_problem_is_listed_and_the_list_is_bounded(tmp_path: Path) -> None:
