@@ -45,8 +45,8 @@ def refused(tmp_path: Path, stack_text: str | bytes) -> list[str]:
      "Pulumi.dev.yaml:3: mlops-platform:teams[0].clusters[0].max_nodes: unquoted '010' is octal to some YAML tools and "
      "decimal to others; quote it, or drop the leading zero"),
     ("  mlops-platform:teams: [{name: a, clusters: [{name: cpu, max_nodes: 1_000}]}]\n",
-     "Pulumi.dev.yaml:3: mlops-platform:teams[0].clusters[0].max_nodes: unquoted '1_000' is a number to some YAML tools "
-     "and a string to others; quote it, or write a plain decimal number"),
+     "Pulumi.dev.yaml:3: mlops-platform:teams[0].clusters[0].max_nodes: unquoted '1_000' is a number to some YAML "
+     "tools and a string to others; quote it, or write a plain decimal number"),
     ("  mlops-platform:teams: [{name: a, clusters: [{name: cpu, max_nodes: 1e3}]}]\n",
      "Pulumi.dev.yaml:3: mlops-platform:teams[0].clusters[0].max_nodes: unquoted '1e3' is a number to some YAML tools "
      "and a string to others; quote it, or write a plain decimal number"),
