@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -25,6 +25,8 @@ class ComputeTargetArgs:
     """User-assigned identity of the compute; ``None`` gives it a system-assigned identity."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags of the compute resource."""
+    after: Sequence[pulumi.Resource] = ()
+    """Resources the compute waits for (the workspace's ``compute_ready``: its identity's grants applied)."""
 
 
 def compute_identity(identity_id: pulumi.Input[str] | None) -> ml.ManagedServiceIdentityArgs:

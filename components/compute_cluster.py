@@ -82,7 +82,8 @@ class ComputeCluster(pulumi.ComponentResource):
             ),
             tags=dict(args.tags),
             # The compute name is reused, so the old cluster must go before the new one is created.
-            opts=pulumi.ResourceOptions(parent=self, replace_on_changes=list(RECREATE_ON), delete_before_replace=True),
+            opts=pulumi.ResourceOptions(parent=self, replace_on_changes=list(RECREATE_ON), delete_before_replace=True,
+                                        depends_on=list(args.after)),
         )
         if args.workspace_id is not None and args.action_group_id is not None:
             # AmlCompute metrics live on the workspace, split by the ClusterName dimension.

@@ -106,7 +106,7 @@ class ComputeInstance(pulumi.ComponentResource):
             ),
             tags={**args.tags, PATCH_DATE_TAG: patch},
             opts=pulumi.ResourceOptions(parent=self, replace_on_changes=list(RECREATE_ON),
-                                        delete_before_replace=True),
+                                        delete_before_replace=True, depends_on=list(args.after)),
         )
         if args.user_role_definition_id is not None and args.subscription_id is not None:
             grant(self, name, "user", args.user_object_id, args.subscription_id,

@@ -158,10 +158,11 @@ def lock(component: pulumi.ComponentResource, name: str, azure_name: str, scope:
 
 
 def propagation_wait(component: pulumi.ComponentResource, name: str,
-                     assignments: Sequence[authorization.RoleAssignment]) -> pulumiverse_time.Sleep:
-    """A pause of :data:`PROPAGATION_WAIT` after ``assignments`` are created, for what must only start once Azure
-    applies them (a workspace checks its identity's access when it is created). It waits again whenever one of them
-    is replaced (their ids are its triggers), and costs nothing on later updates."""
+                     assignments: Sequence[pulumi.CustomResource]) -> pulumiverse_time.Sleep:
+    """A pause of :data:`PROPAGATION_WAIT` after ``assignments`` (role assignments, or a role definition) are
+    created, for what must only start once Azure applies them (a workspace checks its identity's access when it is
+    created; a new custom role must replicate before it can be assigned). It waits again whenever one of them is
+    replaced (their ids are its triggers), and costs nothing on later updates."""
     ids = pulumi.Output.all(*[a.id for a in assignments]).apply(lambda values: ",".join(sorted(values)))
     return pulumiverse_time.Sleep(
         f"{name}-rbac-wait",

@@ -183,6 +183,9 @@ class Namer:
     def compute_identity(self) -> str:
         return self._dashed("id", 128, extra=("compute",))
 
+    def instance_identity(self) -> str:
+        return self._dashed("id", 128, extra=("instance",))
+
     def action_group(self) -> str:
         return self._dashed("ag", 260)
 

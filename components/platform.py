@@ -16,7 +16,7 @@ from pulumi_azure_native import authorization, monitor, resources
 from components.compute_cluster import ComputeCluster, ComputeClusterArgs
 from components.compute_instance import INSTANCE_USER_ACTIONS, ComputeInstance, ComputeInstanceArgs
 from components.config import PROJECT, PlatformConfig, TeamConfig
-from components.interfaces import lock, log_analytics_workspace
+from components.interfaces import lock, log_analytics_workspace, propagation_wait
 from components.naming import Namer, role_assignment_name
 from components.workspace import Workspace, WorkspaceArgs
 
@@ -63,18 +63,18 @@ def workspace_args(config: PlatformConfig, team: TeamConfig, log_analytics_works
         lock=config.locks,
         private_dns_zone_ids=config.network.private_dns_zone_ids,
         users=tuple(dict.fromkeys(inst.object_id for inst in team.instances)),
+        personal_compute=bool(team.instances),
         generation=config.generation,
     )
 
 
 def instance_user_role(component: pulumi.ComponentResource, name: str, config: PlatformConfig,
                        subscription_id: pulumi.Input[str], scopes: list[pulumi.Output[str]],
-                       ) -> authorization.RoleDefinition | None:
-    """The custom role of compute instance users (``INSTANCE_USER_ACTIONS``), assignable in ``scopes`` (the resource
-    groups of the teams with instances), or ``None`` when no team has one. Custom role names are unique in a tenant,
-    so the name carries the stack's naming identity; its GUID is derived from the subscription and that identity."""
-    if not scopes:
-        return None
+                       ) -> authorization.RoleDefinition:
+    """The custom role of compute instance users (``INSTANCE_USER_ACTIONS``), assignable in ``scopes`` (every team's
+    resource group: a set that does not shrink while assignments still use the role, which Azure refuses). Custom
+    role names are unique in a tenant, so the name carries the stack's naming identity; its GUID is derived from the
+    subscription and that identity."""
     identity = Namer(config.prefix, SHARED, config.environment, config.region, config.generation).identity
     subscription = pulumi.Output.from_input(subscription_id)
     return authorization.RoleDefinition(
@@ -138,15 +138,17 @@ class Platform(pulumi.ComponentResource):
                 workspace_args(config, team, law.id, client.tenant_id, client.subscription_id),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        user_role = instance_user_role(self, name, config, client.subscription_id,
-                                       [self.workspaces[t.name].resource_group_id for t in config.teams
-                                        if t.instances])
+        user_role, user_role_ready = None, []
+        if any(team.instances for team in config.teams):
+            user_role = instance_user_role(self, name, config, client.subscription_id,
+                                           [ws.resource_group_id for ws in self.workspaces.values()])
+            # A new custom role must replicate before it can be assigned.
+            user_role_ready = [propagation_wait(self, f"{name}-instance-user-role", [user_role])]
 
         for team in config.teams:
             ws = self.workspaces[team.name]
             team_tags = {**platform_tags(config), "team": team.name}
-            # Compute comes after the workspace component's children: the compute identity's grants, applied.
-            after_workspace = pulumi.ResourceOptions(parent=self, depends_on=[ws])
+            child = pulumi.ResourceOptions(parent=self)
             for cluster in team.clusters:
                 key = f"{team.name}-{cluster.name}"
                 self.clusters[key] = ComputeCluster(
@@ -165,8 +167,9 @@ class Platform(pulumi.ComponentResource):
                         workspace_id=ws.workspace_id,
                         action_group_id=action_group.id,
                         tags=team_tags,
+                        after=[ws.compute_ready],  # its identity's grants, applied
                     ),
-                    opts=after_workspace,
+                    opts=child,
                 )
             team_names = Namer(config.prefix, team.name, config.environment, config.region, config.generation)
             for inst in team.instances:
@@ -184,12 +187,13 @@ class Platform(pulumi.ComponentResource):
                         patch_date=inst.patch_date,
                         idle_shutdown=inst.idle_shutdown,
                         schedule=inst.schedule,
-                        identity_id=ws.compute_identity_id,
+                        identity_id=ws.instance_identity_id,
                         tags=team_tags,
                         subscription_id=client.subscription_id,
                         user_role_definition_id=user_role.id if user_role is not None else None,
+                        after=[ws.compute_ready, *user_role_ready],  # grants applied, the user role replicated
                     ),
-                    opts=after_workspace,
+                    opts=child,
                 )
 
         self.action_group_id = action_group.id

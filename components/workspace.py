@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
+import pulumiverse_time
 from pulumi_azure_native import (
     applicationinsights,
     authorization,
@@ -65,20 +66,26 @@ WORKSPACE_IDENTITY_ROLES: tuple[tuple[str, str], ...] = (
 #: (how-to-managed-network: "ensure the private endpoint created in the client virtual network is granted the Reader
 #: role to your workspace managed identity. This applies to both blob and file storage private endpoints").
 STORAGE_ENDPOINT_ROLE = "Reader"
-#: The roles Microsoft documents for the compute identity (clusters and instances share it): (target, role).
+#: The roles Microsoft documents for the clusters' identity: (target, role).
 COMPUTE_IDENTITY_ROLES: tuple[tuple[str, str], ...] = (
     # how-to-disable-local-auth-storage, "Model Registry and ML Flow | User-assigned managed identity | Storage Blob
     # Data Contributor" (jobs read and write data; how-to-create-compute-instance asks for Blob Data Reader at least).
     ("st", "Storage Blob Data Contributor"),
-    # how-to-disable-local-auth-storage, limitations: with identity-based storage, "Use user assigned identity to
-    # create the compute instance, and make sure the user-assigned identity has Storage File Data Privileged
-    # Contributor on the storage account".
-    ("st", "Storage File Data Privileged Contributor"),
     # how-to-identity-based-service-authentication: compute "uses a managed identity to retrieve connection
     # information for datastores from Azure Key Vault" (read secrets only).
     ("kv", "Key Vault Secrets User"),
     # ...: "Pulling images from ACR | ACRPull on the container registry".
     ("cr", "AcrPull"),
+)
+#: The roles Microsoft documents for the compute instances' identity: the clusters' plus two that only instances
+#: need. They have an identity of their own so that jobs on clusters never hold Contributor on the workspace (which
+#: could rewrite the managed network's outbound rules).
+INSTANCE_IDENTITY_ROLES: tuple[tuple[str, str], ...] = (
+    *COMPUTE_IDENTITY_ROLES,
+    # how-to-disable-local-auth-storage, limitations: with identity-based storage, "Use user assigned identity to
+    # create the compute instance, and make sure the user-assigned identity has Storage File Data Privileged
+    # Contributor on the storage account".
+    ("st", "Storage File Data Privileged Contributor"),
     # how-to-create-compute-instance, idle shutdown: an instance with a managed identity "won't shut down due to
     # inactivity unless the managed identity has contributor access to the Azure Machine Learning workspace".
     ("mlw", "Contributor"),
@@ -140,6 +147,8 @@ class WorkspaceArgs:
     zone group linking it to its zones. Empty: the hub's policies link them (or there are no private endpoints)."""
     users: Sequence[str] = ()
     """Microsoft Entra object ids of the team's people (compute instance users): the storage data roles."""
+    personal_compute: bool = False
+    """The team has compute instances: an identity for them (``INSTANCE_IDENTITY_ROLES``), apart from the clusters'."""
     generation: int = 1
     """Generation of the names Azure keeps reserved after a delete (``components.naming``)."""
 
@@ -154,6 +163,10 @@ class Workspace(pulumi.ComponentResource):
     workspace_principal_id: pulumi.Output[str]
     compute_identity_id: pulumi.Output[str]
     compute_identity_principal_id: pulumi.Output[str]
+    instance_identity_id: pulumi.Output[str] | None
+    """The compute instances' identity (``None`` without ``personal_compute``)."""
+    compute_ready: pulumiverse_time.Sleep
+    """A dependency for the team's compute: done once the compute identities' grants are applied."""
     storage_account_id: pulumi.Output[str]
     key_vault_id: pulumi.Output[str]
     container_registry_id: pulumi.Output[str]
@@ -290,6 +303,10 @@ class Workspace(pulumi.ComponentResource):
             f"{name}-id-compute", resource_name_=names.compute_identity(), resource_group_name=rg.name,
             location=args.location, tags=tags, opts=child,
         )
+        instance_identity = managedidentity.UserAssignedIdentity(
+            f"{name}-id-instance", resource_name_=names.instance_identity(), resource_group_name=rg.name,
+            location=args.location, tags=tags, opts=child,
+        ) if args.personal_compute else None
 
         scopes: dict[str, pulumi.Input[str]] = {"rg": rg.id, "st": st.id, "kv": kv.id, "cr": cr.id,
                                                 "appi": appi.id}
@@ -309,10 +326,13 @@ class Workspace(pulumi.ComponentResource):
         ws_roles = assign("workspace", ws_identity.principal_id,
                           [row for row in WORKSPACE_IDENTITY_ROLES if row[0] != "mlw"])
         compute_roles = assign("compute", compute_identity.principal_id,
-                               [row for row in COMPUTE_IDENTITY_ROLES if row[0] != "mlw"]
-                               + ([IMAGE_BUILD_ROLE] if args.image_build_compute is not None else []))
+                               [*COMPUTE_IDENTITY_ROLES,
+                                *([IMAGE_BUILD_ROLE] if args.image_build_compute is not None else [])])
+        if instance_identity is not None:
+            compute_roles += assign("instance", instance_identity.principal_id,
+                                    [row for row in INSTANCE_IDENTITY_ROLES if row[0] != "mlw"])
         for object_id in args.users:
-            assign(f"user-{object_id[:8]}", object_id, [("st", role) for role in USER_STORAGE_ROLES],
+            assign(f"user-{object_id}", object_id, [("st", role) for role in USER_STORAGE_ROLES],
                    principal_type="User", unique=f"{names.identity}|{object_id}")
         # The workspace checks its identity's access when it is created: wait for Azure to apply the grants.
         ws_roles_applied = propagation_wait(self, f"{name}-workspace", ws_roles)
@@ -352,12 +372,14 @@ class Workspace(pulumi.ComponentResource):
                                         depends_on=[ws_roles_applied]),
         )
         scopes["mlw"] = mlw.id
-        assign("workspace", ws_identity.principal_id, [row for row in WORKSPACE_IDENTITY_ROLES if row[0] == "mlw"])
-        compute_roles += assign("compute", compute_identity.principal_id,
-                                [row for row in COMPUTE_IDENTITY_ROLES if row[0] == "mlw"])
-        # Compute (instances mount the file share, and shut down when idle) needs its grants applied first: the
-        # Platform makes every compute of the team depend on this component, so on this pause.
-        propagation_wait(self, f"{name}-compute", compute_roles)
+        compute_roles += assign("workspace", ws_identity.principal_id,
+                                [row for row in WORKSPACE_IDENTITY_ROLES if row[0] == "mlw"])
+        if instance_identity is not None:
+            compute_roles += assign("instance", instance_identity.principal_id,
+                                    [row for row in INSTANCE_IDENTITY_ROLES if row[0] == "mlw"])
+        # Compute (instances mount the file share, and shut down when idle) needs these grants applied first: every
+        # compute of the team depends on this pause (``compute_ready``).
+        compute_ready = propagation_wait(self, f"{name}-compute", compute_roles)
 
         extensions["st"] += [
             send_diagnostics(self, f"{name}-st", st.id, log_analytics_id, logs=False, metric_category="Transaction"),
@@ -425,6 +447,8 @@ class Workspace(pulumi.ComponentResource):
         self.workspace_principal_id = ws_identity.principal_id
         self.compute_identity_id = compute_identity.id
         self.compute_identity_principal_id = compute_identity.principal_id
+        self.instance_identity_id = instance_identity.id if instance_identity is not None else None
+        self.compute_ready = compute_ready
         self.storage_account_id = st.id
         self.key_vault_id = kv.id
         self.container_registry_id = cr.id
@@ -439,6 +463,7 @@ class Workspace(pulumi.ComponentResource):
                 "workspace_principal_id": self.workspace_principal_id,
                 "compute_identity_id": self.compute_identity_id,
                 "compute_identity_principal_id": self.compute_identity_principal_id,
+                "instance_identity_id": self.instance_identity_id,
                 "storage_account_id": self.storage_account_id,
                 "key_vault_id": self.key_vault_id,
                 "container_registry_id": self.container_registry_id,

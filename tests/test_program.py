@@ -30,13 +30,13 @@ def stack(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def per_team(teams: int, clusters: int, instances: int, prod: bool) -> dict[str, int]:
+def per_team(teams: int, clusters: int, instances: int, prod: bool, with_instances: int = 1) -> dict[str, int]:
     """What the platform creates: shared pieces once, a workspace's resources per team, compute per entry (each
     instance's user distinct, every team with a cluster in prod building images on it)."""
-    # Per team: 8 documented roles for the workspace identity, 5 for compute (+ AcrPush where it builds images, in
-    # prod) and Reader on the two storage private endpoints (prod); per instance: its user's role on it and two
-    # storage data roles.
-    role_assignments = 13 * teams + 3 * instances + (3 * teams if prod else 0)
+    # Per team: 8 documented roles for the workspace identity, 3 for the clusters' (+ AcrPush where it builds images,
+    # in prod) and Reader on the two storage private endpoints (prod); per team with instances, 5 for the instances'
+    # identity; per instance: its user's role on it and two storage data roles.
+    role_assignments = 11 * teams + 5 * with_instances + 3 * instances + (3 * teams if prod else 0)
     counts = {
         "mlops:platform:Platform": 1,
         "mlops:ml:Workspace": teams,
@@ -50,10 +50,11 @@ def per_team(teams: int, clusters: int, instances: int, prod: bool) -> dict[str,
         f"{AN}:storage:BlobServiceProperties": teams,
         f"{AN}:keyvault:Vault": teams,
         f"{AN}:containerregistry:Registry": teams,
-        f"{AN}:managedidentity:UserAssignedIdentity": 2 * teams,
+        f"{AN}:managedidentity:UserAssignedIdentity": 2 * teams + with_instances,
         f"{AN}:authorization:RoleAssignment": role_assignments,
         f"{AN}:authorization:RoleDefinition": 1,  # the compute instance user role, once per stack
-        "time:index/sleep:Sleep": 2 * teams,  # after the workspace identity's and the compute identity's grants
+        # after the workspace identity's grants and the compute grants; after the custom role
+        "time:index/sleep:Sleep": 2 * teams + 1,
         f"{AN}:machinelearningservices:Workspace": teams,
         f"{AN}:machinelearningservices:Compute": clusters + instances,
         f"{AN}:monitor:ActionGroup": 1,
@@ -69,13 +70,13 @@ def per_team(teams: int, clusters: int, instances: int, prod: bool) -> dict[str,
 def test_dev_resource_types_and_counts() -> None:
     counts = run_stack("dev").counts()
     assert counts == per_team(teams=2, clusters=2, instances=1, prod=False)
-    assert sum(n for t, n in counts.items() if t.startswith(AN)) == 69
+    assert sum(n for t, n in counts.items() if t.startswith(AN)) == 71
 
 
 def test_prod_resource_types_and_counts() -> None:
     counts = run_stack("prod").counts()
     assert counts == per_team(teams=2, clusters=3, instances=2, prod=True)
-    assert sum(n for t, n in counts.items() if t.startswith(AN)) == 100
+    assert sum(n for t, n in counts.items() if t.startswith(AN)) == 102
 
 
 def _workspaces(records: Records) -> list[dict[str, object]]:
@@ -185,7 +186,21 @@ def test_role_assignment_names_are_unique_across_stacks() -> None:
     # Azure requires role assignment names (GUIDs) to be unique in the whole tenant, and dev and prod usually share one.
     names = [ra.inputs["roleAssignmentName"] for stack in ("dev", "prod")
              for ra in run_stack(stack).of_type(f"{AN}:authorization:RoleAssignment")]
-    assert len(names) == 29 + 38 and len(set(names)) == len(names)
+    assert len(names) == 30 + 39 and len(set(names)) == len(names)
+
+
+def test_every_compute_waits_for_its_teams_grants(stack: str) -> None:
+    records = run_stack(stack)
+    waits = {r.name.removesuffix("-compute-rbac-wait"): r.urn for r in records.of_type("time:index/sleep:Sleep")
+             if r.name.endswith("-compute-rbac-wait")}
+    [role_wait] = [r.urn for r in records.of_type("time:index/sleep:Sleep") if "instance-user-role" in r.name]
+    for compute in records.of_type(f"{AN}:machinelearningservices:Compute"):
+        team = compute.inputs["tags"]["team"]
+        assert waits[team] in compute.dependencies, compute.name
+        if compute.inputs["properties"]["computeType"] == "ComputeInstance":
+            assert role_wait in compute.dependencies, compute.name
+            assert compute.inputs["identity"]["userAssignedIdentities"][0].endswith("-instance-" + (
+                "dev-weu" if stack == "dev" else "prod-weu"))
 
 
 def test_prod_builds_images_on_a_cluster_and_provisions_the_network_with_the_workspace() -> None:
