@@ -180,6 +180,8 @@ def analyze_stack_request(resources: Iterable[Resource]) -> analyzer_pb2.Analyze
 
 def _policy_info(policy: analyzer_pb2.PolicyInfo) -> PolicyInfo:
     schema = json_format.MessageToDict(policy.configSchema) if policy.HasField("configSchema") else {}
+    if policy.enforcementLevel not in _LEVEL_NAMES:
+        raise HarnessError(f"policy {policy.name} has an unknown enforcement level {policy.enforcementLevel}")
     return PolicyInfo(policy.name, _LEVEL_NAMES[policy.enforcementLevel], schema.get("properties", {}),
                       tuple(schema.get("required", [])))
 

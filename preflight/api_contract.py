@@ -30,9 +30,10 @@ from typing import Any
 
 from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret
 
+from policies.harness import UNKNOWN
+
 CONTRACT_FILE = Path(__file__).resolve().parent / "api_schema" / "contract.json"
 CHECKS = "azure-api-contract"
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 _REQUIRED, _READ_ONLY = 1, 2
 
 #: Rule name -> (severity, level, description).

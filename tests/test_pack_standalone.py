@@ -16,6 +16,7 @@ from conftest import PROJECT, ROOT, TODAY, insecure_prod_config
 from components.config import evaluation_date
 from policies.build import PACKAGE, pack_folders
 from policies.harness import PolicyPackProcess, Violation
+from policies.lib.manifest import read_manifest
 from preflight.analysis import analyze_records, run_packs
 from preflight.mocks import ResourceRecord
 from preflight.program import evaluate
@@ -105,8 +106,9 @@ def test_a_standalone_pack_answers_as_in_the_gate(standalone: dict[str, Path], r
         overrides = {p.name: {"asOf": TODAY.isoformat()} for p in pack.policies() if "asOf" in p.properties}
         pack.configure_file(copy / "config" / "prod.json", overrides=overrides)
         answers = analyze_records(pack, records)
-        assert pack.version == "0.2.0"
+        version = read_manifest(ROOT / "policies" / name).version
+        assert pack.version == version
     assert answers, "the insecure stack must produce findings to compare"
     # One version everywhere: the manifest's, also in every diagnostic the pack sends.
-    assert {v.version for v in answers} == {"0.2.0"}
+    assert {v.version for v in answers} == {version}
     assert _answers(answers) == _answers(in_gate[name])
