@@ -34,6 +34,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -260,11 +261,7 @@ class PolicyPackProcess:
                          ("grpc.max_send_message_length", _MAX_MESSAGE)],
             )
             self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
-            try:
-                grpc.channel_ready_future(self._channel).result(timeout=timeout)
-            except grpc.FutureTimeoutError:
-                raise HarnessError(f"policy pack {self.label}: printed port {self.port} but did not answer within "
-                                   f"{timeout:g} s") from None
+            self._wait_ready(timeout)
             self._start_timeout = timeout
             self.configure_stack(stack=stack, project=project, dry_run=dry_run)
             self.info = self._call("GetAnalyzerInfo", empty_pb2.Empty(), timeout=timeout)
@@ -275,6 +272,24 @@ class PolicyPackProcess:
         except BaseException:
             self.close()
             raise
+
+    def _wait_ready(self, timeout: float) -> None:
+        """Wait for the pack's server to answer; give up at once if the pack ended (stopped, or crashed)."""
+        ready = grpc.channel_ready_future(self._channel)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                ready.result(timeout=0.2)
+                return
+            except grpc.FutureTimeoutError:
+                if self._process.poll() is not None:
+                    ready.cancel()
+                    raise HarnessError(f"policy pack {self.label}: ended before it answered (exit "
+                                       f"{self._process.returncode})") from None
+                if time.monotonic() > deadline:
+                    ready.cancel()
+                    raise HarnessError(f"policy pack {self.label}: printed port {self.port} but did not answer "
+                                       f"within {timeout:g} s") from None
 
     def _drain_stderr(self) -> None:
         """Keep the pack's last stderr lines (for error messages), and never let a full pipe block the pack."""

@@ -31,7 +31,7 @@ FORMAT_NAMES = tuple(FORMATS)
 
 
 class Interrupted(BaseException):
-    """SIGTERM or SIGHUP: unwind like Ctrl-C, so every pack is stopped on the way out."""
+    """SIGINT, SIGTERM or SIGHUP: unwind, so every pack is stopped on the way out."""
 
 
 def _on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -238,7 +238,8 @@ def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
     from preflight.stack_config import StackConfigError, load_stack_config
 
     ticker = Ticker(sys.stderr, args.progress)
-    handlers = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    # SIGINT too: a gate started with SIGINT ignored (a background job, a CI agent) must still stop on it.
+    handlers = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         baseline = load_baseline(args.baseline) if args.baseline else None
         config = load_stack_config(project_dir, args.stack)
