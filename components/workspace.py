@@ -3,12 +3,12 @@
 Creates, under one resource group: Application Insights (workspace-based, local auth off), a storage account, a Key
 Vault, a container registry, user-assigned identities (the workspace's, the clusters', and the instances' where the
 team has instances), the role assignments Microsoft documents for them (each on the one resource it concerns, tables
-below), a pause for Azure to apply them, the ML workspace itself with managed network isolation, diagnostic settings to Log Analytics, optional
-private endpoints with their private DNS zone groups and, when ``lock`` is set, ``protect`` and ``retain_on_delete``
-on every stateful resource plus CanNotDelete locks on all of them but the ML workspace (whose lock would be inherited
-by its computes and block patching by recreation). The team's users get the storage data roles Microsoft lists for
-compute instances, notebooks and datastores when shared-key access is off. A Log Analytics workspace is created only
-when none is given (the ``Platform`` passes its shared one).
+below), a pause for Azure to apply them, the ML workspace itself with managed network isolation, diagnostic settings
+to Log Analytics, optional private endpoints with their private DNS zone groups and, when ``lock`` is set, ``protect``
+and ``retain_on_delete`` on every stateful resource plus CanNotDelete locks on all of them but the ML workspace (whose
+lock would be inherited by its computes and block patching by recreation). The team's users get the storage data roles
+Microsoft lists for compute instances, notebooks and datastores when shared-key access is off. A Log Analytics
+workspace is created only when none is given (the ``Platform`` passes its shared one).
 """
 
 from __future__ import annotations
