@@ -52,6 +52,11 @@ def discover_packs(policies_dir: Path) -> list[str]:
     return [p for p in PACKS if p in found] + sorted(found - set(PACKS))
 
 
+def as_of_overrides(pack: PolicyPackProcess, as_of: str) -> dict[str, dict[str, str]]:
+    """Config overrides that make every policy of ``pack`` with an ``asOf`` setting measure against ``as_of``."""
+    return {policy.name: {"asOf": as_of} for policy in pack.policies() if "asOf" in policy.properties}
+
+
 @dataclass(frozen=True)
 class Limits:
     """Time limits of the policy phase, in seconds."""
@@ -216,11 +221,10 @@ class PackRunner:
         for folder in self.folders:
             try:
                 self.pack_dirs[folder] = build_pack(folder, self._assembled, policies_dir)
-            except BuildError as error:
+            except BaseException as error:
                 shutil.rmtree(self._assembled, ignore_errors=True)
-                raise HarnessError(f"policy pack {folder}: {error}") from None
-            except BaseException:
-                shutil.rmtree(self._assembled, ignore_errors=True)
+                if isinstance(error, BuildError):
+                    raise HarnessError(f"policy pack {folder}: {error}") from None
                 raise
         self._pool = ThreadPoolExecutor(max_workers=max(1, len(self.folders)))
         self._starting: list[Future[tuple[PolicyPackProcess, str, float]]] = []
@@ -232,9 +236,8 @@ class PackRunner:
         config_file = self.policies_dir / folder / "config" / f"{self.environment}.json"
         mine = {name: dict(values) for name, values in self.overrides.items()}
         if self.as_of:
-            for policy in pack.policies():
-                if "asOf" in policy.properties:
-                    mine[policy.name] = {"asOf": self.as_of, **mine.get(policy.name, {})}
+            for name, dated in as_of_overrides(pack, self.as_of).items():
+                mine[name] = {**dated, **mine.get(name, {})}
         known = {p.name for p in pack.policies()}
         try:
             if not config_file.read_text(encoding="utf-8").strip():

@@ -55,18 +55,14 @@ class ProgramTimeout(BaseException):
 
 
 class _Logs(logging.Handler):
-    """What the program logged through ``pulumi.log`` (the mocks' engine writes to a logger)."""
+    """The errors the program logged through ``pulumi.log`` (the mocks' engine writes to a logger)."""
 
     def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
+        super().__init__(logging.ERROR)
         self.errors: list[str] = []
-        self.warnings: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.levelno >= logging.ERROR:
-            self.errors.append(record.getMessage())
-        elif record.levelno >= logging.WARNING:
-            self.warnings.append(record.getMessage())
+        self.errors.append(record.getMessage())
 
 
 def program_location(error: BaseException, project_dir: Path) -> str:

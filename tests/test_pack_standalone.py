@@ -17,7 +17,7 @@ from components.config import evaluation_date
 from policies.build import PACKAGE, pack_folders
 from policies.harness import PolicyPackProcess, Violation
 from policies.lib.manifest import read_manifest
-from preflight.analysis import analyze_records, run_packs
+from preflight.analysis import analyze_records, as_of_overrides, run_packs
 from preflight.mocks import ResourceRecord
 from preflight.program import evaluate
 
@@ -103,8 +103,7 @@ def test_a_standalone_pack_answers_as_in_the_gate(standalone: dict[str, Path], r
     copy = standalone[name]
     with PolicyPackProcess(copy, stack="prod", project=PROJECT, env={"PYTHONPATH": ""}) as pack:
         assert pack._process.args[0] == str(copy / "venv" / "bin" / "python")  # the pack's own interpreter
-        overrides = {p.name: {"asOf": TODAY.isoformat()} for p in pack.policies() if "asOf" in p.properties}
-        pack.configure_file(copy / "config" / "prod.json", overrides=overrides)
+        pack.configure_file(copy / "config" / "prod.json", overrides=as_of_overrides(pack, TODAY.isoformat()))
         answers = analyze_records(pack, records)
         version = read_manifest(ROOT / "policies" / name).version
         assert pack.version == version
