@@ -16,16 +16,15 @@ diagnostics and the same ``not_applicable`` entries as upstream, with two change
 
 A rule that raises ends the call with an ``INTERNAL`` error naming the policy and the resource (upstream's answer is
 a bare traceback), so the gate can say which rule failed. Every other method (``GetAnalyzerInfo``, ``Configure``,
-``Remediate``...) is upstream's.
+``Remediate``...) is upstream's. The servicer relies on names private to pulumi-policy, so :func:`install` checks
+they exist and otherwise leaves upstream's servicer in place (with a warning on stderr); ``requirements.txt`` bounds
+pulumi-policy to the tested minor versions, and the test suite runs every rule case through this servicer and
+compares whole-stack results with upstream's (``MLOPS_POLICY_SERVICER=upstream`` selects upstream's servicer).
 
 :func:`start_watchdog` guards a pack started by a tool (the offline gate): with ``MLOPS_POLICY_RULE_TIMEOUT`` set, a
 rule running longer ends the process with a line on stderr naming the policy and the resource; with
 ``MLOPS_POLICY_PARENT_PID`` set, the pack ends when that process is gone, so a killed gate leaves no pack behind.
-The Pulumi CLI sets neither, and nothing changes under it. It relies on names private to
-pulumi-policy, so :func:`install` checks they exist and otherwise leaves upstream's servicer in place (with a warning
-on stderr); ``requirements.txt`` bounds pulumi-policy to the tested minor versions, and the test suite runs every
-rule case through this servicer and compares whole-stack results with upstream's
-(``MLOPS_POLICY_SERVICER=upstream`` selects upstream's servicer).
+The Pulumi CLI sets neither, and nothing changes under it.
 """
 
 from __future__ import annotations
