@@ -7,12 +7,14 @@ names the exact message the rule must report.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from policies.harness import Resource, Secret
+from policies.harness import UNKNOWN, Resource, Secret
 from policies.lib import types as tokens
+from policies.sdk_shapes import stack_view
 
 SUB = "/subscriptions/00000000-1111-2222-3333-444444444444"
 RG = f"{SUB}/resourceGroups/rg-mlops-fraud-prod-weu"
@@ -313,27 +315,116 @@ class Case:
 
 
 def urn(kind: str, name: str) -> str:
-    return f"urn:pulumi:test::test::{TYPES[kind]}::{name}"
+    return f"urn:pulumi:test::test::{TYPES.get(kind, kind)}::{name}"
+
+
+@dataclass(frozen=True)
+class Ref:
+    """An input taken from another resource's output (its ``id`` or ``name``, with ``suffix`` appended): unknown on
+    a first preview, the value after ``up``. Where a ``Ref`` stands, the input depends on that resource."""
+
+    target: str
+    """URN of the resource the value comes from."""
+    attr: str = "id"
+    suffix: str = ""
+
+
+#: ARM id (or Azure DevOps id) and Azure name of every resource built by :func:`linked`, by URN.
+_IDS: dict[str, tuple[str, str]] = {}
+_ARM_TYPES = {
+    tokens.ML_WORKSPACE: "Microsoft.MachineLearningServices/workspaces",
+    tokens.STORAGE_ACCOUNT: "Microsoft.Storage/storageAccounts",
+    tokens.KEY_VAULT: "Microsoft.KeyVault/vaults",
+    tokens.LOG_ANALYTICS: "Microsoft.OperationalInsights/workspaces",
+    tokens.ML_ONLINE_ENDPOINT: "Microsoft.MachineLearningServices/workspaces/ws/onlineEndpoints",
+    tokens.PRIVATE_ENDPOINT: "Microsoft.Network/privateEndpoints",
+    tokens.METRIC_ALERT: "Microsoft.Insights/metricAlerts",
+    tokens.BUDGET: "Microsoft.Consumption/budgets",
+}
+_EXTENSIONS = {tokens.DIAGNOSTIC_SETTING: "Microsoft.Insights/diagnosticSettings",
+               tokens.LOCK: "Microsoft.Authorization/locks",
+               tokens.ROLE_ASSIGNMENT: "Microsoft.Authorization/roleAssignments"}
+
+
+def _refs(value: Any) -> list[Ref]:
+    if isinstance(value, Ref):
+        return [value]
+    if isinstance(value, Mapping):
+        return [r for v in value.values() for r in _refs(v)]
+    if isinstance(value, (list, tuple)):
+        return [r for v in value for r in _refs(v)]
+    return []
 
 
 def linked(
     kind: str,
     name: str,
     props: dict[str, Any] | None = None,
-    deps: Mapping[str, Sequence[str]] | None = None,
     protect: bool = False,
+    azure_name: str | None = None,
+    extends: Ref | None = None,
 ) -> Resource:
-    """A resource for stack cases, with property dependencies (input name -> URNs)."""
-    deps = deps or {}
-    return Resource(
-        TYPES.get(kind, kind),
-        name,
-        props if props is not None else copy.deepcopy(GOOD.get(kind, {})),
-        urn=urn(kind, name) if kind in TYPES else f"urn:pulumi:test::test::{kind}::{name}",
-        dependencies=sorted({u for v in deps.values() for u in v}),
-        property_dependencies=deps,
-        protect=protect,
-    )
+    """A resource for stack cases. Its inputs may hold :class:`Ref` values; the dependencies and property
+    dependencies (input name -> URNs) follow from them. ``extends`` makes it an extension resource of that target
+    (a diagnostic setting or a lock): its own id then starts with the target's id."""
+    props = props if props is not None else copy.deepcopy(GOOD.get(kind, {}))
+    deps = {key: sorted({r.target for r in _refs(value)}) for key, value in props.items() if _refs(value)}
+    token = TYPES.get(kind, kind)
+    resource = Resource(token, name, props, urn=urn(kind, name),
+                        dependencies=sorted({u for v in deps.values() for u in v}), property_dependencies=deps,
+                        protect=protect)
+    azure_name = azure_name or str(props.get("computeName") or name)
+    if extends is not None:
+        resource_id = f"{_IDS[extends.target][0]}{extends.suffix}/providers/{_EXTENSIONS[token]}/{azure_name}"
+    elif token == "azure-native:resources:ResourceGroup":
+        resource_id = RG
+    elif token == tokens.ML_COMPUTE:
+        resource_id = f"{RG}/providers/Microsoft.MachineLearningServices/workspaces/ws/computes/{azure_name}"
+    elif token.startswith("azure-native:"):
+        resource_id = f"{RG}/providers/{_ARM_TYPES.get(token, token.split(':', 1)[1])}/{azure_name}"
+    else:
+        resource_id = str(100 + len(_IDS))
+    _IDS[resource.resolved_urn] = (resource_id, azure_name)
+    return resource
+
+
+#: How a stack case is shown to ``AnalyzeStack``: on a first preview (every id and computed output unknown), after
+#: ``up`` (ids known, the graph as the engine records it), and with known ids but no graph (a stack that refers to
+#: resources by id strings, which only the ids can link).
+PHASES = ("preview", "deployed", "ids-only")
+
+
+def _resolve(value: Any, phase: str) -> Any:
+    if isinstance(value, Ref):
+        if phase == "preview":
+            return UNKNOWN
+        resource_id, name = _IDS[value.target]
+        return (resource_id if value.attr == "id" else name) + value.suffix
+    if isinstance(value, dict):
+        return {k: _resolve(v, phase) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, phase) for v in value]
+    return value
+
+
+def as_engine_sends(resources: Sequence[Resource], phase: str) -> list[Resource]:
+    """The stack case's resources as the engine would send them to ``AnalyzeStack`` in ``phase``: each resource's
+    outputs (for azure-native types, the SDK's output shape: path parameters dropped, ``id`` and ``name`` unknown
+    on a preview), with or without the graph."""
+    out = []
+    for resource in resources:
+        inputs = _resolve(dict(resource.properties), phase)
+        resource_id, name = _IDS[resource.resolved_urn]
+        state = None if phase == "preview" else {"id": resource_id, "name": name}
+        if resource.type.startswith("azure-native:"):
+            props = stack_view(resource.type, inputs, state, UNKNOWN)
+        else:
+            props = {**inputs, "id": UNKNOWN if state is None else resource_id}
+        graph = phase != "ids-only"
+        out.append(dataclasses.replace(
+            resource, properties=props, dependencies=resource.dependencies if graph else (),
+            property_dependencies=resource.property_dependencies if graph else {}))
+    return out
 
 
 def resource_cases() -> list[Case]:
@@ -897,10 +988,30 @@ def resource_cases() -> list[Case]:
         ),
         # --- governance ---
         c("governance-tags-required", [good("storage"), good("role"), good("project")]),
+        # Types that take no tags input (from the SDK) are never reported: a compliant stack stays compliant.
+        c("governance-tags-required", [
+            Resource("azure-native:machinelearningservices:Datastore", "ds", {"properties": {}}),
+            Resource("azure-native:machinelearningservices:WorkspaceConnection", "conn", {"properties": {}}),
+            Resource("azure-native:machinelearningservices:ModelVersion", "model", {"modelVersionProperties": {}}),
+            Resource(tokens.ROLE_DEFINITION, "role", {"roleName": "ml", "permissions": []}),
+            Resource("azure-native:network:PrivateDnsZoneGroup", "dns", {}),
+            Resource("azure-native:futureservice:Widget", "widget", {"size": 1}),
+        ]),
         c(
             "governance-tags-required",
             [bad("vault", put("tags", {"owner": "me"}))],
             ["missing tags: cost-center, data-classification"],
+        ),
+        # Any API version of a taggable type (v3 local packages, v2 versioned modules), and a type newer than the
+        # SDK the list came from when it is given tags.
+        c(
+            "governance-tags-required",
+            [Resource("azure-native_storage_v20220901:storage/v20220901:StorageAccount", "st", {"location": "x"}),
+             Resource("azure-native:keyvault/v20230701:Vault", "kv", {"tags": {"owner": "me"}}),
+             Resource("azure-native:futureservice:Widget", "widget", {"tags": {}})],
+            ["missing tags: owner, cost-center, data-classification",
+             "missing tags: cost-center, data-classification",
+             "missing tags: owner, cost-center, data-classification"],
         ),
         c("governance-region-allowed", [good("storage"), Resource(tokens.METRIC_ALERT, "a", {"location": "global"})]),
         c(
@@ -974,79 +1085,81 @@ def resource_cases() -> list[Case]:
 
 
 def stack_cases() -> list[Case]:
+    """Whole-stack cases; each runs in every phase of :data:`PHASES` and must report the same."""
     c = Case
-    ws = linked("workspace", "ws")
+    rg = linked("azure-native:resources:ResourceGroup", "rg", {"location": "westeurope", "tags": TAGS},
+                azure_name=RG.rsplit("/", 1)[-1])
+    ws = linked("workspace", "ws", {**GOOD["workspace"], "resourceGroupName": Ref(rg.resolved_urn, "name")})
     ws_open = linked("workspace", "ws", {**GOOD["workspace"], "managedNetwork": {"isolationMode": "Disabled"}})
-    cluster = linked("cluster", "cpu", deps={"workspaceName": [ws.resolved_urn]})
-    pep = linked(
-        tokens.PRIVATE_ENDPOINT,
-        "pep",
-        {"privateLinkServiceConnections": [{"groupIds": ["amlworkspace"], "privateLinkServiceId": "x"}]},
-        {"privateLinkServiceConnections": [ws.resolved_urn]},
-    )
-    pep_blob = linked(
-        tokens.PRIVATE_ENDPOINT,
-        "pep-blob",
-        {"privateLinkServiceConnections": [{"groupIds": ["blob"], "privateLinkServiceId": "x"}]},
-        {"privateLinkServiceConnections": [ws.resolved_urn]},
-    )
+    cluster = linked("cluster", "cpu", {**GOOD["cluster"], "workspaceName": Ref(ws.resolved_urn, "name")})
+    subnet = linked("azure-native:network:Subnet", "snet", {"addressPrefix": "10.0.0.0/24"})
+    cluster_in_subnet = linked("cluster", "cpu", {
+        **GOOD["cluster"], "workspaceName": Ref(ws.resolved_urn, "name"),
+        "properties": {**GOOD["cluster"]["properties"], "properties": {
+            **GOOD["cluster"]["properties"]["properties"], "subnet": {"id": Ref(subnet.resolved_urn)}}}})
+
+    def endpoint_to(name: str, group: str, key: str = "privateLinkServiceConnections") -> Resource:
+        return linked(tokens.PRIVATE_ENDPOINT, name, {
+            **WHERE, key: [{"name": name, "groupIds": [group], "privateLinkServiceId": Ref(ws.resolved_urn)}]})
+
     law = linked("loganalytics", "law")
     vault = linked("vault", "kv")
-    diag_kv = linked(
-        tokens.DIAGNOSTIC_SETTING,
-        "kv-diag",
-        {"resourceUri": "x", "workspaceId": "y"},
-        {"resourceUri": [vault.resolved_urn], "workspaceId": [law.resolved_urn]},
-    )
-    diag_law = linked(
-        tokens.DIAGNOSTIC_SETTING,
-        "law-diag",
-        {"resourceUri": "y", "workspaceId": "y"},
-        {"resourceUri": [law.resolved_urn], "workspaceId": [law.resolved_urn]},
-    )
-    storage = linked("storage", "st", protect=True)
-    lock = linked(tokens.LOCK, "st-lock", {"level": "CanNotDelete", "scope": "x"}, {"scope": [storage.resolved_urn]})
-    reviewers, build = linked("reviewers", "main-reviewers"), linked("build", "main-build")
+    diag_kv = linked(tokens.DIAGNOSTIC_SETTING, "kv-diag",
+                     {"resourceUri": Ref(vault.resolved_urn), "workspaceId": Ref(law.resolved_urn), "logs": []},
+                     extends=Ref(vault.resolved_urn))
+    diag_law = linked(tokens.DIAGNOSTIC_SETTING, "law-diag",
+                      {"resourceUri": Ref(law.resolved_urn), "workspaceId": Ref(law.resolved_urn), "logs": []},
+                      extends=Ref(law.resolved_urn))
+    storage = linked("storage", "st", {**GOOD["storage"], "resourceGroupName": Ref(rg.resolved_urn, "name")},
+                     protect=True)
+    lock = linked(tokens.LOCK, "st-lock", {"level": "CanNotDelete", "scope": Ref(storage.resolved_urn)},
+                  extends=Ref(storage.resolved_urn))
+    rg_lock = linked(tokens.LOCK, "rg-lock", {"level": "CanNotDelete", "scope": Ref(rg.resolved_urn)},
+                     extends=Ref(rg.resolved_urn))
+    read_only_lock = linked(tokens.LOCK, "st-lock", {"level": "ReadOnly", "scope": Ref(storage.resolved_urn)},
+                            extends=Ref(storage.resolved_urn))
+    repo = linked("azuredevops:index/git:Git", "repo", {"name": "ml"})
+    other_repo = linked("azuredevops:index/git:Git", "other", {"name": "other"})
+
+    def branch_policy(kind: str, name: str, target: Resource) -> Resource:
+        settings = copy.deepcopy(GOOD[kind]["settings"])
+        settings["scopes"][0]["repositoryId"] = Ref(target.resolved_urn)
+        return linked(kind, name, {**GOOD[kind], "settings": settings})
+
+    reviewers = branch_policy("reviewers", "main-reviewers", repo)
+    build = branch_policy("build", "main-build", repo)
+    build_elsewhere = branch_policy("build", "other-build", other_repo)
     env = linked(tokens.ADO_ENVIRONMENT, "prod", {"name": "ml-prod"})
-    approval = linked(
-        tokens.ADO_CHECK_APPROVAL, "approval", {"requesterCanApprove": False}, {"targetResourceId": [env.resolved_urn]}
-    )
-    branch = linked(
-        tokens.ADO_CHECK_BRANCH_CONTROL,
-        "branch",
-        {"verifyBranchProtection": True},
-        {"targetResourceId": [env.resolved_urn]},
-    )
-    group = {"actionGroupId": "ag"}
+    approval = linked(tokens.ADO_CHECK_APPROVAL, "approval", {
+        "requesterCanApprove": False, "targetResourceType": "environment", "targetResourceId": Ref(env.resolved_urn)})
+    branch = linked(tokens.ADO_CHECK_BRANCH_CONTROL, "branch", {
+        "verifyBranchProtection": True, "targetResourceType": "environment",
+        "targetResourceId": Ref(env.resolved_urn)})
+    group = linked("azure-native:monitor:ActionGroup", "ag", {**WHERE, "groupShortName": "ml", "enabled": True})
+    actions = [{"actionGroupId": Ref(group.resolved_urn)}]
     endpoint = linked("endpoint", "ep")
-    alert_ep = linked(
-        tokens.METRIC_ALERT, "ep-alert", {"enabled": True, "actions": [group]}, {"scopes": [endpoint.resolved_urn]}
-    )
-    alert_cluster = linked(
-        tokens.METRIC_ALERT,
-        "cpu-alert",
-        {
-            "enabled": True,
-            "actions": [group],
-            "criteria": {
-                "allOf": [{"dimensions": [{"name": "ClusterName", "operator": "Include", "values": ["cpu"]}]}]
-            },
-        },
-        {"scopes": [ws.resolved_urn]},
-    )
+    alert_ep = linked(tokens.METRIC_ALERT, "ep-alert",
+                      {**WHERE, "enabled": True, "actions": actions, "scopes": [Ref(endpoint.resolved_urn)]})
+    alert_cluster = linked(tokens.METRIC_ALERT, "cpu-alert", {
+        **WHERE, "enabled": True, "actions": actions, "scopes": [Ref(ws.resolved_urn)],
+        "criteria": {"allOf": [{"dimensions": [
+            {"name": "ClusterName", "operator": "Include", "values": [Ref(cluster.resolved_urn, "name")]}]}]}})
     budget = linked(tokens.BUDGET, "budget", {"amount": 500, "notifications": {"80": {"enabled": True}}})
     return [
-        c("security-mlcompute-network-isolated", [ws, cluster], stack=True),
+        c("security-mlcompute-network-isolated", [rg, ws, cluster], stack=True),
+        c("security-mlcompute-network-isolated", [rg, ws_open, subnet, cluster_in_subnet], stack=True),
         c(
             "security-mlcompute-network-isolated",
             [ws_open, cluster],
             ["cpu (Compute) has no subnet and its workspace has no managed network isolation"],
             stack=True,
         ),
-        c("security-mlworkspace-private-endpoint", [ws, pep], stack=True),
+        c("security-mlworkspace-private-endpoint", [ws, endpoint_to("pep", "amlworkspace")], stack=True),
+        c("security-mlworkspace-private-endpoint",
+          [ws, endpoint_to("pep", "amlworkspace", "manualPrivateLinkServiceConnections")], stack=True),
         c(
             "security-mlworkspace-private-endpoint",
-            [ws, pep_blob],
+            [ws, endpoint_to("pep-blob", "blob")],
             ["ws (Workspace) has no private endpoint with group amlworkspace"],
             stack=True,
         ),
@@ -1057,19 +1170,21 @@ def stack_cases() -> list[Case]:
             ["law (Workspace) has no diagnostic setting sending to Log Analytics"],
             stack=True,
         ),
-        c("security-stateful-resources-protected", [storage, lock], config={"required": True}, stack=True),
+        c("security-stateful-resources-protected", [rg, storage, lock], config={"required": True}, stack=True),
+        c("security-stateful-resources-protected", [rg, storage, rg_lock], config={"required": True}, stack=True),
         c(
             "security-stateful-resources-protected",
-            [linked("storage", "st")],
+            [rg, linked("storage", "st", {**GOOD["storage"], "resourceGroupName": Ref(rg.resolved_urn, "name")}),
+             read_only_lock],
             ["st (StorageAccount) has no CanNotDelete lock", "st (StorageAccount) is not protected (protect option)"],
             config={"required": True},
             stack=True,
         ),
         c("security-stateful-resources-protected", [linked("storage", "st")], stack=True),
-        c("security-ado-build-validation", [reviewers, build], stack=True),
+        c("security-ado-build-validation", [repo, reviewers, build], stack=True),
         c(
             "security-ado-build-validation",
-            [reviewers],
+            [repo, other_repo, reviewers, build_elsewhere],
             ["main-reviewers (BranchPolicyMinReviewers): branch refs/heads/main has no build validation policy"],
             stack=True,
         ),
@@ -1080,10 +1195,10 @@ def stack_cases() -> list[Case]:
             ["prod (Environment) has no approval check", "prod (Environment) has no branch control check"],
             stack=True,
         ),
-        c("governance-alerts-wired", [endpoint, alert_ep, ws, cluster, alert_cluster], stack=True),
+        c("governance-alerts-wired", [group, endpoint, alert_ep, ws, cluster, alert_cluster], stack=True),
         c(
             "governance-alerts-wired",
-            [ws, cluster, endpoint, alert_ep],
+            [group, ws, cluster, endpoint, alert_ep],
             ["cpu (Compute) has no alert with an action group"],
             stack=True,
         ),

@@ -7,31 +7,22 @@ from typing import Any
 
 from pulumi_policy import PolicyResource
 
-from ..lib.graph import Links, label, of_type
+from ..lib.graph import Links, known_str, label, of_type, peek, peek_items
 from ..lib.props import get, parse_iso_duration
 from ..lib.rules import Refs, Resource, setting
+from ..lib.taggable import TAGGABLE
 from ..lib.types import (
     AKS,
     AUTOSCALE_SETTING,
-    BLOB_CONTAINER,
-    BLOB_SERVICE,
     BUDGET,
-    DIAGNOSTIC_SETTING,
-    LOCK,
     METRIC_ALERT,
     ML_COMPUTE,
-    ML_ENVIRONMENT_VERSION,
     ML_ONLINE_DEPLOYMENT,
     ML_ONLINE_ENDPOINT,
-    ROLE_ASSIGNMENT,
-    ROLE_DEFINITION,
     SCHEDULED_QUERY_RULE,
 )
 from . import RULES
 
-#: azure-native types that take no tags (child, extension or data-plane resources).
-UNTAGGED = sorted([ROLE_ASSIGNMENT, ROLE_DEFINITION, LOCK, DIAGNOSTIC_SETTING, BLOB_SERVICE, BLOB_CONTAINER,
-                   ML_ENVIRONMENT_VERSION, BUDGET, "azure-native:network:PrivateDnsZoneGroup"])
 ML_DOCS = "https://learn.microsoft.com/azure/machine-learning"
 #: Defaults of the pack's settings. The pack runs outside this repository, so it cannot read the platform's lists
 #: (``components.config``); tests hold these to the platform's ``REQUIRED_TAGS`` and prod ``DEFAULT_ALLOWED_VM_SIZES``,
@@ -52,7 +43,7 @@ def _kind(r: Resource | PolicyResource) -> str:
 @RULES.resource(
     "governance-tags-required",
     types=["*"],
-    description="Every taggable Azure resource carries the required tags.",
+    description="Every Azure resource that takes tags carries the required tags.",
     severity="medium",
     remediation="Add the missing tags (the platform sets them from mlops-platform:tags on every resource).",
     url="https://learn.microsoft.com/azure/cloud-adoption-framework/ready/azure-best-practices/resource-tagging",
@@ -60,12 +51,16 @@ def _kind(r: Resource | PolicyResource) -> str:
     config={
         "requiredTags": setting("array", list(REQUIRED_TAGS), "Tag names every resource needs.",
                                 items={"type": "string"}),
-        "untaggedTypes": setting("array", UNTAGGED, "azure-native types that cannot take tags.",
-                                 items={"type": "string"}),
+        "exemptTypes": setting("array", [], "azure-native types exempt from the rule (beyond those that take no "
+                               "tags, which it never checks).", items={"type": "string"}),
     },
 )
 def tags_required(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
-    if not r.type.startswith("azure-native:") or r.type in cfg["untaggedTypes"]:
+    # Which types take tags comes from the SDK (policies/lib/taggable.py). A type the list does not know (a newer
+    # SDK than the one it was made from) is checked when it is given tags, which only a taggable type can be.
+    if not r.type.startswith("azure-native:") or r.type in cfg["exemptTypes"]:
+        return
+    if r.type not in TAGGABLE and "tags" not in r.props:
         return
     tags = r.props.get("tags") or {}
     missing = [t for t in cfg["requiredTags"] if not tags.get(t)]
@@ -297,18 +292,21 @@ def alerts_wired(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]) ->
               if a.props.get("enabled", True) and (a.props.get("actions") or [])]
     watched = [r for r in of_type(resources, ML_ONLINE_ENDPOINT)]
     watched += [c for c in of_type(resources, ML_COMPUTE) if _kind(c) == "AmlCompute"]
-    targeted = Links(resources).referenced(alerts)
+    # An alert watches what its scopes or its criteria came from (a ClusterName dimension built from the cluster's
+    # name output depends on the cluster, known or not), or a cluster its dimension names literally.
+    targeted = Links(resources).referenced(alerts, lambda a: peek_items(a.props, "scopes"))
     clusters = {name for a in alerts for name in _cluster_names(a)}
     for resource in watched:
-        if resource.urn not in targeted and resource.props.get("computeName") not in clusters:
+        names = {known_str(peek(resource.props, key)) for key in ("name", "computeName")} - {None}
+        if resource.urn not in targeted and not names & clusters:
             yield f"{label(resource)} has no alert with an action group", resource.urn
 
 
 def _cluster_names(alert: PolicyResource) -> set[str]:
-    """Clusters an alert on the workspace watches through its ClusterName dimension."""
-    return {str(value) for criterion in get(alert.props, "criteria.allOf", []) or []
-            for dimension in criterion.get("dimensions", []) or [] if dimension.get("name") == "ClusterName"
-            for value in dimension.get("values") or []}
+    """Clusters an alert on the workspace names in its ClusterName dimension (the names known now)."""
+    return {value for criterion in peek_items(alert.props, "criteria.allOf")
+            for dimension in peek_items(criterion, "dimensions") if peek(dimension, "name") == "ClusterName"
+            for value in peek_items(dimension, "values") if isinstance(value, str)}
 
 
 @RULES.stack(

@@ -31,6 +31,8 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from .types import canonical
+
 SEVERITIES = {"low": Severity.LOW, "medium": Severity.MEDIUM, "high": Severity.HIGH, "critical": Severity.CRITICAL}
 NAME_PREFIXES = ("security", "patching", "governance")
 
@@ -65,7 +67,8 @@ class Refs:
 
 @dataclass(frozen=True)
 class Resource:
-    """What a resource rule sees: type, inputs (camelCase, as the engine sends them), name, URN and options."""
+    """What a resource rule sees: type (canonical: any API version of an azure-native type shows as its default
+    token), inputs (camelCase, as the engine sends them), name, URN and options."""
 
     type: str
     props: Mapping[str, Any]
@@ -138,11 +141,12 @@ class Rule:
 
     def _validate_resource(self, args: ResourceValidationArgs, report: ReportViolation) -> None:
         assert self.resource_types is not None
-        if "*" not in self.resource_types and args.resource_type not in self.resource_types:
+        kind = canonical(args.resource_type)
+        if "*" not in self.resource_types and kind not in self.resource_types:
             return
         provider = args.provider
         resource = Resource(
-            type=args.resource_type, props=args.props, name=args.name, urn=args.urn,
+            type=kind, props=args.props, name=args.name, urn=args.urn,
             protect=bool(args.opts.protect) if args.opts is not None else False,
             provider_type=provider.resource_type if provider is not None else None,
             provider_props=provider.props if provider is not None else {},

@@ -46,6 +46,8 @@ from pulumi.runtime import proto
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
+from .types import canonical
+
 #: Environment variable: ``upstream`` keeps pulumi-policy's own servicer (for comparisons and as an escape hatch).
 SERVICER_ENV = "MLOPS_POLICY_SERVICER"
 #: Environment variables of :func:`start_watchdog`: seconds a single rule may run, and the process the pack serves.
@@ -180,7 +182,7 @@ def make_servicer(types_by_policy: Mapping[str, tuple[str, ...]]) -> type:
                         policy_name=policy.name, reason="Policy does not implement validate"))
                     continue
                 types = types_by_policy.get(policy.name)
-                if types is not None and "*" not in types and request.type not in types:
+                if types is not None and "*" not in types and canonical(request.type) not in types:
                     continue
                 if level == upstream.EnforcementLevel.REMEDIATE:
                     level = upstream.EnforcementLevel.MANDATORY

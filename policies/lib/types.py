@@ -1,4 +1,7 @@
-"""Resource type tokens the rules look at, as the engine reports them."""
+"""Resource type tokens the rules look at, as the engine reports them, and their canonical form."""
+
+import re
+from functools import lru_cache
 
 ML_WORKSPACE = "azure-native:machinelearningservices:Workspace"
 ML_COMPUTE = "azure-native:machinelearningservices:Compute"
@@ -35,3 +38,20 @@ ADO_VARIABLE_GROUP = "azuredevops:index/variableGroup:VariableGroup"
 ADO_ENVIRONMENT = "azuredevops:index/environment:Environment"
 ADO_CHECK_APPROVAL = "azuredevops:index/checkApproval:CheckApproval"
 ADO_CHECK_BRANCH_CONTROL = "azuredevops:index/checkBranchControl:CheckBranchControl"
+
+
+_VERSIONED = re.compile(r"^azure-native(?:_[a-z0-9]+_v\d{8}[a-z]*)?:([a-zA-Z0-9]+)(?:/v\d{8}[a-z]*)?:(\w+)$")
+
+
+@lru_cache(maxsize=4096)
+def canonical(token: str) -> str:
+    """The default-version token of an azure-native type, so rules see every API version of a resource.
+
+    ``azure-native:storage/v20230101:StorageAccount`` (v2's versioned modules, and v3 aliases) and
+    ``azure-native_storage_v20220901:storage/v20220901:StorageAccount`` (a v3 local package made with ``pulumi
+    package add azure-native storage v20220901``; token format from pulumi-azure-native
+    ``provider/pkg/provider/provider_parameterize.go``, ``createSchema``) both become
+    ``azure-native:storage:StorageAccount``. Other tokens are returned unchanged.
+    """
+    match = _VERSIONED.match(token)
+    return f"azure-native:{match.group(1)}:{match.group(2)}" if match else token

@@ -9,7 +9,7 @@ from typing import Any
 
 from pulumi_policy import PolicyResource
 
-from ..lib.graph import Links, label, of_type
+from ..lib.graph import Links, known_str, label, of_type, peek
 from ..lib.props import get
 from ..lib.rules import Refs, Resource, setting
 from ..lib.types import (
@@ -79,13 +79,21 @@ def branch_reviewers(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
 def build_validation(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]
                      ) -> Iterator[tuple[str, str | None]]:
     builds = [b for b in of_type(resources, ADO_BUILD_VALIDATION) if b.props.get("enabled", True)]
+    validated = [scope for b in builds for scope in _branch_scopes(b)]
     for reviewers in of_type(resources, ADO_MIN_REVIEWERS):
-        for scope in get(reviewers.props, "settings.scopes", []) or []:
-            key = (get(scope, "repositoryId"), get(scope, "repositoryRef"))
-            covered = any((get(s, "repositoryId"), get(s, "repositoryRef")) == key
-                          for b in builds for s in get(b.props, "settings.scopes", []) or [])
+        for repository, repos, branch in _branch_scopes(reviewers):
+            covered = any(ref == branch and ((repository is not None and repository == other) or repos & other_repos)
+                          for other, other_repos, ref in validated)
             if not covered:
-                yield f"{label(reviewers)}: branch {key[1]} has no build validation policy", reviewers.urn
+                yield f"{label(reviewers)}: branch {branch} has no build validation policy", reviewers.urn
+
+
+def _branch_scopes(policy: PolicyResource) -> list[tuple[str | None, frozenset[str], object]]:
+    """``(repository id if known, repository resources the settings came from, branch)`` per scope of a branch
+    policy. A repository created in the same stack has no id before ``up``; both policies then depend on it."""
+    repos = frozenset(d.urn for d in policy.property_dependencies.get("settings", []))
+    return [(known_str(peek(scope, "repositoryId")), repos, peek(scope, "repositoryRef"))
+            for scope in get(policy.props, "settings.scopes", []) or []]
 
 
 @RULES.resource(
@@ -156,8 +164,9 @@ def prod_environment_checks(resources: Sequence[PolicyResource], cfg: Mapping[st
                             ) -> Iterator[tuple[str, str | None]]:
     pattern = re.compile(cfg["productionPattern"], re.I)
     links = Links(resources)
-    approvals = [(c, links.targets(c, prop="targetResourceId")) for c in of_type(resources, ADO_CHECK_APPROVAL)]
-    branch_controls = [(c, links.targets(c, prop="targetResourceId"))
+    approvals = [(c, links.targets(c, [peek(c.props, "targetResourceId")], prop="targetResourceId"))
+                 for c in of_type(resources, ADO_CHECK_APPROVAL)]
+    branch_controls = [(c, links.targets(c, [peek(c.props, "targetResourceId")], prop="targetResourceId"))
                        for c in of_type(resources, ADO_CHECK_BRANCH_CONTROL)]
     for env in of_type(resources, ADO_ENVIRONMENT):
         if not pattern.search(str(env.props.get("name", env.name))):

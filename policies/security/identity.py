@@ -7,7 +7,7 @@ from typing import Any
 
 from pulumi_policy import PolicyResource
 
-from ..lib.graph import Links, label, of_type
+from ..lib.graph import Links, label, of_type, peek
 from ..lib.rules import Refs, Resource, setting
 from ..lib.types import KEY_VAULT, LOCK, LOG_ANALYTICS, ML_WORKSPACE, REGISTRY, ROLE_ASSIGNMENT, STORAGE_ACCOUNT
 from . import RULES
@@ -85,10 +85,13 @@ LOCKED = {"storage account": STORAGE_ACCOUNT, "Key Vault": KEY_VAULT, "container
 def protected(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]) -> Iterator[tuple[str, str | None]]:
     if not cfg["required"]:
         return
+    links = Links(resources)
     locks = [lk for lk in of_type(resources, LOCK) if lk.props.get("level") == "CanNotDelete"]
-    locked = Links(resources).referenced(locks, lambda lk: [lk.props.get("scope")], prop="scope")
+    # scope is a path parameter (no output): linked through its property dependency, or the lock's own id.
+    locked = links.referenced(locks, lambda lk: [peek(lk.props, "scope")], prop="scope", own_id=True)
     for resource in of_type(resources, *cfg["lockedTypes"]):
-        if resource.urn not in locked:
+        # A lock on the resource group (or any resource above) protects everything in it.
+        if resource.urn not in locked and not links.containers(resource) & locked:
             yield f"{label(resource)} has no CanNotDelete lock", resource.urn
     for resource in of_type(resources, *cfg["protectedTypes"]):
         if not resource.opts.protect:

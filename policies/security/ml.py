@@ -7,7 +7,7 @@ from typing import Any
 
 from pulumi_policy import PolicyResource
 
-from ..lib.graph import Links, label, of_type
+from ..lib.graph import Links, is_set, label, of_type, peek, peek_items
 from ..lib.props import expect, expect_one_of, get
 from ..lib.rules import Refs, Resource, setting
 from ..lib.types import (
@@ -209,9 +209,10 @@ def compute_network(resources: Sequence[PolicyResource], cfg: Mapping[str, Any])
     workspaces = {w.urn: w for w in of_type(resources, ML_WORKSPACE)}
     links = Links(resources)
     for compute in of_type(resources, ML_COMPUTE):
-        if get(compute.props, "properties.properties.subnet.id"):
+        if is_set(compute.props, "properties.properties.subnet.id"):
             continue
-        owners = [workspaces[urn] for urn in sorted(links.targets(compute)) if urn in workspaces]
+        owners = [workspaces[urn] for urn in sorted(links.targets(compute) | links.containers(compute))
+                  if urn in workspaces]
         isolated = [w for w in owners if get(w.props, "managedNetwork.isolationMode", "Disabled") != "Disabled"]
         if not isolated:
             yield (f"{label(compute)} has no subnet and its workspace has no managed network isolation"
@@ -233,10 +234,10 @@ def workspace_private_endpoint(resources: Sequence[PolicyResource], cfg: Mapping
     links = Links(resources)
     linked: set[str] = set()
     for pep in of_type(resources, PRIVATE_ENDPOINT):
-        for connection in get(pep.props, "privateLinkServiceConnections", []) or []:
-            if "amlworkspace" in (get(connection, "groupIds", []) or []):
-                linked |= links.targets(pep, [get(connection, "privateLinkServiceId")],
-                                        prop="privateLinkServiceConnections")
+        for key in ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections"):
+            for connection in peek_items(pep.props, key):
+                if "amlworkspace" in peek_items(connection, "groupIds"):
+                    linked |= links.targets(pep, [peek(connection, "privateLinkServiceId")], prop=key)
     for ws in of_type(resources, ML_WORKSPACE):
         if ws.urn not in linked:
             yield f"{label(ws)} has no private endpoint with group amlworkspace", ws.urn

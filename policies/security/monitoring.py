@@ -7,7 +7,7 @@ from typing import Any
 
 from pulumi_policy import PolicyResource
 
-from ..lib.graph import Links, label, of_type
+from ..lib.graph import Links, is_set, label, of_type, peek
 from ..lib.props import get
 from ..lib.rules import Refs, Resource, setting
 from ..lib.types import (
@@ -136,8 +136,11 @@ DIAGNOSED = {"ML workspace": ML_WORKSPACE, "Key Vault": KEY_VAULT, "container re
                                      "Resource types that need a diagnostic setting.", items={"type": "string"})},
 )
 def diagnostics(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]) -> Iterator[tuple[str, str | None]]:
-    settings = [d for d in of_type(resources, DIAGNOSTIC_SETTING) if d.props.get("workspaceId")]
-    diagnosed = Links(resources).referenced(settings, lambda d: [d.props.get("resourceUri")], prop="resourceUri")
+    # workspaceId unknown on a first preview still names a workspace; resourceUri is a path parameter, so it is
+    # no output: the setting is linked through its property dependency, or through its own id once known.
+    settings = [d for d in of_type(resources, DIAGNOSTIC_SETTING) if is_set(d.props, "workspaceId")]
+    diagnosed = Links(resources).referenced(settings, lambda d: [peek(d.props, "resourceUri")], prop="resourceUri",
+                                            own_id=True)
     for resource in of_type(resources, *cfg["resourceTypes"]):
         if resource.urn not in diagnosed:
             yield f"{label(resource)} has no diagnostic setting sending to Log Analytics", resource.urn
