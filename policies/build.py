@@ -41,8 +41,8 @@ PACKAGE = "mlops_policies"
 #: Folders of ``policies/`` that are not packs: the shared library.
 NOT_PACKS = ("lib",)
 #: Modules of the library a running pack needs (the others serve the tools in this repository).
-RUNTIME_MODULES = ("__init__.py", "graph.py", "manifest.py", "pack.py", "props.py", "rules.py", "servicer.py",
-                   "taggable.py", "types.py")
+RUNTIME_MODULES = ("__init__.py", "conditions.py", "graph.py", "manifest.py", "pack.py", "props.py", "rules.py",
+                   "servicer.py", "taggable.py", "types.py")
 ENVIRONMENTS = ("dev", "prod")
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "PulumiPolicy.yaml", "requirements.txt", "config")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -267,15 +268,40 @@ TYPES = {
 }
 
 
+ROLE_DEFS = f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/"
+OWNER, UAA, RBAC_ADMIN = ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
+                          "f58310d9-a9f6-439a-9e8d-f62e7b41a168")
+CONTRIBUTOR, BLOB_READER = "b24988ac-6180-42a0-ab88-20f7382dd24c", "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+NEVER = (OWNER, UAA, RBAC_ADMIN)
+NOT_LIMITED = " without a condition that keeps it from assigning and removing privileged roles"
+
+
+def constrain(*roles: str, negate: bool = False) -> str:
+    """A delegation condition in the shape of Microsoft's examples ("Examples to delegate Azure role assignment
+    management with conditions"): write and delete limited to ``roles``, or to every role but them."""
+    test = "ForAnyOfAllValues:GuidNotEquals" if negate else "ForAnyOfAnyValues:GuidEquals"
+    guids = ", ".join(roles)
+    return (
+        "(\n(\n!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})\n)\nOR\n(\n"
+        f"@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] {test} {{{guids}}}\nAND\n"
+        "@Request[Microsoft.Authorization/roleAssignments:PrincipalType] ForAnyOfAnyValues:StringEqualsIgnoreCase "
+        "{'ServicePrincipal'}\n)\n)\nAND\n(\n(\n!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})"
+        f"\n)\nOR\n(\n@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] {test} {{{guids}}}\n)\n)"
+    )
+
+
 def good(kind: str, name: str | None = None, **extra: Any) -> Resource:
     """The compliant resource of ``kind`` (extra keyword arguments set Resource fields)."""
     return Resource(TYPES[kind], name or kind, copy.deepcopy(GOOD[kind]), **extra)
 
 
-def bad(kind: str, change: Callable[[dict[str, Any]], Any], **extra: Any) -> Resource:
-    """The compliant resource of ``kind`` with one change applied to its properties."""
+def bad(kind: str, change: Callable[[dict[str, Any]], Any], condition: str | None = None, **extra: Any) -> Resource:
+    """The compliant resource of ``kind`` with one change applied to its properties (and a role assignment
+    ``condition``, with conditionVersion 2.0)."""
     props = copy.deepcopy(GOOD[kind])
     change(props)
+    if condition is not None:
+        props.update(condition=condition, conditionVersion="2.0")
     return Resource(TYPES[kind], kind, props, **extra)
 
 
@@ -304,6 +330,8 @@ class Case:
     config: Mapping[str, Any] = field(default_factory=dict)
     """The rule's config properties for this case."""
     stack: bool = False
+    phases: Sequence[str] = ("preview", "deployed", "ids-only")
+    """For stack cases: the phases (:data:`PHASES`) the case runs in and must report ``messages`` in."""
 
     @property
     def pack(self) -> str:
@@ -332,6 +360,8 @@ class Ref:
 #: ARM id (or Azure DevOps id) and Azure name of every resource built by :func:`linked`, by URN.
 _IDS: dict[str, tuple[str, str]] = {}
 _ARM_TYPES = {
+    tokens.REGISTRY: "Microsoft.ContainerRegistry/registries",
+    "azure-native:managedidentity:UserAssignedIdentity": "Microsoft.ManagedIdentity/userAssignedIdentities",
     tokens.ML_WORKSPACE: "Microsoft.MachineLearningServices/workspaces",
     tokens.STORAGE_ACCOUNT: "Microsoft.Storage/storageAccounts",
     tokens.KEY_VAULT: "Microsoft.KeyVault/vaults",
@@ -344,6 +374,11 @@ _ARM_TYPES = {
 _EXTENSIONS = {tokens.DIAGNOSTIC_SETTING: "Microsoft.Insights/diagnosticSettings",
                tokens.LOCK: "Microsoft.Authorization/locks",
                tokens.ROLE_ASSIGNMENT: "Microsoft.Authorization/roleAssignments"}
+
+
+def _principal(resource_id: str) -> str:
+    """The object id an identity gets (the same for the same resource)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, resource_id))
 
 
 def _refs(value: Any) -> list[Ref]:
@@ -377,7 +412,7 @@ def linked(
     if extends is not None:
         resource_id = f"{_IDS[extends.target][0]}{extends.suffix}/providers/{_EXTENSIONS[token]}/{azure_name}"
     elif token == "azure-native:resources:ResourceGroup":
-        resource_id = RG
+        resource_id = f"{SUB}/resourceGroups/{azure_name}"
     elif token == tokens.ML_COMPUTE:
         resource_id = f"{RG}/providers/Microsoft.MachineLearningServices/workspaces/ws/computes/{azure_name}"
     elif token.startswith("azure-native:"):
@@ -399,7 +434,7 @@ def _resolve(value: Any, phase: str) -> Any:
         if phase == "preview":
             return UNKNOWN
         resource_id, name = _IDS[value.target]
-        return (resource_id if value.attr == "id" else name) + value.suffix
+        return {"id": resource_id, "name": name, "principalId": _principal(resource_id)}[value.attr] + value.suffix
     if isinstance(value, dict):
         return {k: _resolve(v, phase) for k, v in value.items()}
     if isinstance(value, list):
@@ -415,7 +450,8 @@ def as_engine_sends(resources: Sequence[Resource], phase: str) -> list[Resource]
     for resource in resources:
         inputs = _resolve(dict(resource.properties), phase)
         resource_id, name = _IDS[resource.resolved_urn]
-        state = None if phase == "preview" else {"id": resource_id, "name": name}
+        state = None if phase == "preview" else {
+            "id": resource_id, "name": name, "principalId": _principal(resource_id)}
         if resource.type.startswith("azure-native:"):
             props = stack_view(resource.type, inputs, state, UNKNOWN)
         else:
@@ -804,6 +840,42 @@ def resource_cases() -> list[Case]:
                 )
             ],
         ),
+        # Access management constrained by a condition (Microsoft's "Constrain roles" example, and "all roles but the
+        # privileged ones"), and conditions that do not constrain it.
+        c("security-roleassignment-least-privilege", [
+            bad("role", put("roleDefinitionId", ROLE_DEFS + RBAC_ADMIN), condition=constrain(BLOB_READER)),
+            bad("role", put("roleDefinitionId", ROLE_DEFS + UAA), condition=constrain(*NEVER, negate=True)),
+        ]),
+        c(
+            "security-roleassignment-least-privilege",
+            [
+                bad("role", lambda p: p.update(roleDefinitionId=ROLE_DEFS + RBAC_ADMIN, scope=RG)),
+                bad("role", put("roleDefinitionId", ROLE_DEFS + RBAC_ADMIN), condition=constrain(BLOB_READER, OWNER)),
+                bad("role", put("roleDefinitionId", ROLE_DEFS + RBAC_ADMIN), condition=constrain(BLOB_READER).replace(
+                    "GuidEquals {" + BLOB_READER + "}\nAND", "GuidEquals {" + BLOB_READER + "}\nOR", 1)),
+                bad("role", put("roleDefinitionId", ROLE_DEFS + RBAC_ADMIN),
+                    condition=constrain(BLOB_READER).split("\nAND\n(\n(\n!(ActionMatches{'Microsoft.Authorization/"
+                                                          "roleAssignments/delete'})")[0] + "\n)"),
+                bad("role", put("roleDefinitionId", ROLE_DEFS + UAA), condition=constrain(OWNER, negate=True)),
+                bad("role", put("roleDefinitionId", ROLE_DEFS + OWNER), condition=constrain(BLOB_READER)),
+            ],
+            [f"Role Based Access Control Administrator is granted to a ServicePrincipal at {level}{NOT_LIMITED}; "
+             "workload identities must not manage access"
+             for level in ("resource group scope", "resource scope", "resource scope", "resource scope")]
+            + [f"User Access Administrator is granted to a ServicePrincipal at resource scope{NOT_LIMITED}; "
+               "workload identities must not manage access",
+               "Owner is granted to a ServicePrincipal at resource scope; workload identities must not manage access"],
+        ),
+        # A scope created in the same deployment is unknown on a first preview: Owner is still refused, Contributor
+        # is left to security-roleassignment-scope (which resolves the scope through the graph).
+        c("security-roleassignment-least-privilege", [
+            bad("role", lambda p: p.update(roleDefinitionId=ROLE_DEFS + CONTRIBUTOR, scope=UNKNOWN))]),
+        c(
+            "security-roleassignment-least-privilege",
+            [bad("role", lambda p: p.update(roleDefinitionId=ROLE_DEFS + OWNER, scope=UNKNOWN))],
+            ["Owner is granted to a ServicePrincipal at a scope created in this deployment; workload identities must "
+             "not manage access"],
+        ),
         # --- security: Azure DevOps ---
         c("security-ado-project-private", [good("project")]),
         c(
@@ -1145,7 +1217,42 @@ def stack_cases() -> list[Case]:
         "criteria": {"allOf": [{"dimensions": [
             {"name": "ClusterName", "operator": "Include", "values": [Ref(cluster.resolved_urn, "name")]}]}]}})
     budget = linked(tokens.BUDGET, "budget", {"amount": 500, "notifications": {"80": {"enabled": True}}})
+
+    def team(name: str) -> dict[str, Any]:
+        return {"location": "westeurope", "tags": {**TAGS, "team": name}}
+
+    identity = linked("azure-native:managedidentity:UserAssignedIdentity", "id-fraud", team("fraud"))
+    st_fraud = linked("storage", "st-fraud", {**GOOD["storage"], **team("fraud")})
+    st_churn = linked("storage", "st-churn", {**GOOD["storage"], **team("churn")})
+    acr_shared = linked("registry", "cr-shared", {**GOOD["registry"], **team("shared")})
+    rg_fraud = linked("azure-native:resources:ResourceGroup", "rg-fraud", team("fraud"))
+
+    def grant(name: str, target: Resource, role: str = BLOB_READER) -> Resource:
+        return linked("role", name, {"principalId": Ref(identity.resolved_urn, "principalId"),
+                                     "principalType": "ServicePrincipal", "roleDefinitionId": ROLE_DEFS + role,
+                                     "scope": Ref(target.resolved_urn)}, extends=Ref(target.resolved_urn))
+
     return [
+        c("security-roleassignment-scope", [identity, st_fraud, acr_shared, grant("ra-own", st_fraud),
+                                            grant("ra-shared", acr_shared, "7f951dda-4ed3-4680-a7ca-43fe172d538d")],
+          stack=True),
+        c(
+            "security-roleassignment-scope",
+            [identity, st_fraud, st_churn, grant("ra-own", st_fraud), grant("ra-other", st_churn)],
+            ["ra-other (RoleAssignment) grants an identity of team fraud a role on a resource of team churn"],
+            stack=True,
+        ),
+        # Contributor on a resource group created in the same deployment: only this rule can tell on a first
+        # preview; once the scope is known, security-roleassignment-least-privilege reports it before it exists.
+        c(
+            "security-roleassignment-scope",
+            [identity, rg_fraud, grant("ra-rg", rg_fraud, CONTRIBUTOR)],
+            ["ra-rg (RoleAssignment) grants Contributor on a resource group created in this deployment; scope it to "
+             "a single resource"],
+            stack=True, phases=("preview",),
+        ),
+        c("security-roleassignment-scope", [identity, rg_fraud, grant("ra-rg", rg_fraud, CONTRIBUTOR)],
+          stack=True, phases=("deployed", "ids-only")),
         c("security-mlcompute-network-isolated", [rg, ws, cluster], stack=True),
         c("security-mlcompute-network-isolated", [rg, ws_open, subnet, cluster_in_subnet], stack=True),
         c(

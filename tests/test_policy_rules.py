@@ -19,7 +19,7 @@ RULES: dict[str, Rule] = {r.name: r for rs in RULESETS.values() for r in rs.rule
 BASE_CONFIG = {"patching-mlinstance-recreated-recently": {"asOf": AS_OF}}
 CASES = all_cases()
 #: Resource cases once; stack cases in every phase (first preview, after up, ids without the graph).
-RUNS = [(case, phase) for case in CASES for phase in (PHASES if case.stack else ("",))]
+RUNS = [(case, phase) for case in CASES for phase in (case.phases if case.stack else ("",))]
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +66,16 @@ def test_every_rule_has_a_compliant_and_a_violating_case() -> None:
     assert {c.rule for c in CASES} <= set(RULES), "cases for rules that do not exist"
 
 
+def test_every_stack_rule_is_tested_with_unknown_and_with_known_ids() -> None:
+    """A first preview (every id and computed output unknown) and after up (ids known), compliant and violating."""
+    stack_rules = {r.name for r in RULES.values() if r.stack}
+    for rule in stack_rules:
+        for phase in PHASES:
+            kinds = {bool(c.messages) for c in CASES if c.rule == rule and phase in c.phases}
+            missing = "violating" if True not in kinds else "compliant"
+            assert kinds == {True, False}, f"{rule}: no {missing} case in {phase}"
+
+
 def test_the_compliant_resources_pass_every_rule_of_every_pack(packs: dict[str, PolicyPackProcess]) -> None:
     for name, pack in packs.items():
         pack.configure({k: v for k, v in BASE_CONFIG.items() if k in {p.name for p in pack.policies()}})
@@ -75,7 +85,7 @@ def test_the_compliant_resources_pass_every_rule_of_every_pack(packs: dict[str, 
 
 def test_rule_counts() -> None:
     counts = {name: len(rs.rules) for name, rs in RULESETS.items()}
-    assert counts == {"security": 56, "patching": 11, "governance": 11}
+    assert counts == {"security": 57, "patching": 11, "governance": 11}
     assert sum(counts.values()) >= 60
 
 

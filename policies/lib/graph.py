@@ -71,9 +71,9 @@ def of_type(resources: Sequence[PolicyResource], *types: str) -> list[PolicyReso
     return [r for r in resources if canonical(r.resource_type) in wanted]
 
 
-def _dependency_urns(source: PolicyResource, prop: str | None) -> set[str]:
-    if prop is not None and prop in source.property_dependencies:
-        return {d.urn for d in source.property_dependencies[prop]}
+def _dependency_urns(source: PolicyResource, prop: str | None, fallback: bool = True) -> set[str]:
+    if prop is not None and (prop in source.property_dependencies or not fallback):
+        return {d.urn for d in source.property_dependencies.get(prop, [])}
     return {d.urn for d in source.dependencies} | {d.urn for deps in source.property_dependencies.values()
                                                    for d in deps}
 
@@ -112,17 +112,17 @@ class Links:
         return set()
 
     def targets(self, source: PolicyResource, values: Iterable[object] = (), prop: str | None = None,
-                own_id: bool = False) -> set[str]:
+                own_id: bool = False, fallback: bool = True) -> set[str]:
         """URNs of the resources ``source`` takes an input from, or that one of ``values`` (ids, known or not)
         names.
 
         With ``prop``, only that input counts when the engine reported its property dependencies (a diagnostic
         setting depends on Log Analytics through ``workspaceId``, which must not count as targeting it); otherwise
-        any dependency does. With ``own_id``, ``source`` is an extension resource and the scope in its own known id
-        counts too (a diagnostic setting's id is ``<resource id>/providers/Microsoft.Insights/diagnosticSettings/
-        <name>``).
+        any dependency does, unless ``fallback`` is false (then only that input's dependencies count). With
+        ``own_id``, ``source`` is an extension resource and the scope in its own known id counts too (a diagnostic
+        setting's id is ``<resource id>/providers/Microsoft.Insights/diagnosticSettings/<name>``).
         """
-        found = _dependency_urns(source, prop)
+        found = _dependency_urns(source, prop, fallback)
         for value in values:
             found |= self._nearest(value)
         if own_id:

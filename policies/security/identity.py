@@ -7,9 +7,20 @@ from typing import Any
 
 from pulumi_policy import PolicyResource
 
-from ..lib.graph import Links, label, of_type, peek
+from ..lib.conditions import delegation_limits
+from ..lib.graph import Links, known_str, label, of_type, peek
 from ..lib.rules import Refs, Resource, setting
-from ..lib.types import KEY_VAULT, LOCK, LOG_ANALYTICS, ML_WORKSPACE, REGISTRY, ROLE_ASSIGNMENT, STORAGE_ACCOUNT
+from ..lib.types import (
+    KEY_VAULT,
+    LOCK,
+    LOG_ANALYTICS,
+    ML_WORKSPACE,
+    REGISTRY,
+    RESOURCE_GROUP,
+    ROLE_ASSIGNMENT,
+    STORAGE_ACCOUNT,
+    canonical,
+)
 from . import RULES
 
 #: Built-in roles that grant access management or everything (Owner, User Access Administrator, Role Based Access
@@ -33,31 +44,123 @@ def _scope_level(scope: str) -> str:
     return "subscription"
 
 
+#: Access-management roles a condition can constrain to delegating other roles only (Microsoft: "Delegate Azure
+#: role assignment management to others with conditions"); Owner keeps every other right, so it never qualifies.
+DELEGATING_ROLES = ("User Access Administrator", "Role Based Access Control Administrator")
+#: Roles a constrained delegate must not be able to assign or remove (Microsoft's "privileged administrator roles").
+NEVER_DELEGABLE = ["8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
+                   "f58310d9-a9f6-439a-9e8d-f62e7b41a168"]
+ABAC_DOCS = "https://learn.microsoft.com/azure/role-based-access-control/delegate-role-assignments-examples"
+
+
+def _role_guid(props: Any) -> str:
+    return str(props.get("roleDefinitionId", "")).rsplit("/", 1)[-1].lower()
+
+
+def _constrained(props: Any, never: frozenset[str]) -> bool:
+    """Whether the assignment's condition keeps its delegate from assigning or removing any of ``never``."""
+    condition = props.get("condition")
+    if not isinstance(condition, str) or not condition.strip():
+        return False
+    limits = delegation_limits(condition)
+    return all(action in limits and not limits[action].allows_any_of(never) for action in ("write", "delete"))
+
+
 @RULES.resource(
     "security-roleassignment-least-privilege",
     types=[ROLE_ASSIGNMENT],
-    description="Workload identities get no access-management role, and no Contributor above a single resource.",
+    description="Workload identities get no access-management role (unless a condition limits it to delegating "
+                "non-privileged roles), and no Contributor above a single resource.",
     severity="critical",
     remediation="Grant the narrowest built-in role on the one resource the identity needs (for example Storage "
-                "Blob Data Contributor on a storage account); never Owner or User Access Administrator, and never "
-                "Contributor at resource group, subscription or management group scope.",
+                "Blob Data Contributor on a storage account); never Owner, and never Contributor at resource group, "
+                "subscription or management group scope. An identity that must assign roles gets Role Based Access "
+                "Control Administrator with a condition (conditionVersion 2.0) that limits roleAssignments/write "
+                "and /delete to the roles it hands out, as in Microsoft's 'Constrain roles' example.",
     url="https://learn.microsoft.com/azure/role-based-access-control/best-practices",
     refs=Refs(mcsb=("PA-7",), checkov=("CKV_AZURE_39",), pulumi=("role assignment scope",)),
-    config={"allowedPrivilegedPrincipalTypes": setting(
-        "array", ["User", "Group"], "Principal types that may hold privileged roles (people, through PIM).",
-        items={"type": "string"})},
+    config={
+        "allowedPrivilegedPrincipalTypes": setting(
+            "array", ["User", "Group"], "Principal types that may hold privileged roles (people, through PIM).",
+            items={"type": "string"}),
+        "neverDelegable": setting("array", NEVER_DELEGABLE, "Role definition GUIDs a constrained delegation must not "
+                                  "be able to assign or remove.", items={"type": "string"}),
+    },
 )
 def least_privilege(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
-    role_id = str(r.props.get("roleDefinitionId", "")).rsplit("/", 1)[-1].lower()
-    role = PRIVILEGED_ROLES.get(role_id)
+    role = PRIVILEGED_ROLES.get(_role_guid(r.props))
     principal_type = r.props.get("principalType", "ServicePrincipal")
     if role is None or principal_type in cfg["allowedPrivilegedPrincipalTypes"]:
         return
-    level = _scope_level(str(r.props.get("scope", "")))
-    if role != "Contributor":
-        yield f"{role} is granted to a {principal_type} at {level} scope; workload identities must not manage access"
-    elif level != "resource":
-        yield f"Contributor is granted to a {principal_type} at {level} scope; scope it to a single resource"
+    scope = peek(r.props, "scope")
+    if role == "Contributor":
+        # A scope created in this deployment is unknown on a first preview: security-roleassignment-scope resolves
+        # it through the graph. A known one is judged here, before the assignment exists.
+        level = _scope_level(scope) if isinstance(scope, str) else None
+        if level is not None and level != "resource":
+            yield f"Contributor is granted to a {principal_type} at {level} scope; scope it to a single resource"
+        return
+    if role in DELEGATING_ROLES and _constrained(r.props, frozenset(g.lower() for g in cfg["neverDelegable"])):
+        return
+    where = f"{_scope_level(scope)} scope" if isinstance(scope, str) else "a scope created in this deployment"
+    limit = (" without a condition that keeps it from assigning and removing privileged roles"
+             if role in DELEGATING_ROLES else "")
+    yield f"{role} is granted to a {principal_type} at {where}{limit}; workload identities must not manage access"
+
+
+@RULES.stack(
+    "security-roleassignment-scope",
+    description="A team's identities get roles only in their own team's resources (or shared ones), and "
+                "Contributor only on a single resource, also where the scope is created in the same deployment.",
+    severity="critical",
+    remediation="Grant the identity on its own team's resource (the platform tags every resource with its team), or "
+                "on a resource tagged with a shared team; grant Contributor on the one resource that needs it, "
+                "never on a resource group.",
+    url="https://learn.microsoft.com/azure/role-based-access-control/best-practices",
+    refs=Refs(mcsb=("PA-7", "AM-2")),
+    config={
+        "teamTag": setting("string", "team", "Tag that names the team owning a resource."),
+        "sharedTeams": setting("array", ["shared"], "Team tag values of resources every team may be granted on, and "
+                               "of platform identities that may be granted on every team.", items={"type": "string"}),
+    },
+)
+def assignment_scope(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]) -> Iterator[tuple[str, str | None]]:
+    links = Links(resources)
+    by_urn = {r.urn: r for r in resources}
+    principals: dict[str, str] = {}  # known principal id -> URN of the identity (or resource) it belongs to
+    for resource in resources:
+        for path in ("principalId", "identity.principalId"):
+            principal = known_str(peek(resource.props, path))
+            if principal:
+                principals.setdefault(principal.lower(), resource.urn)
+
+    def team(urns: set[str]) -> str | None:
+        """The team tag of the first of ``urns`` (or of what it lives in) that has one."""
+        for urn in sorted(urns):
+            for candidate in [urn, *sorted(links.containers(by_urn[urn]))] if urn in by_urn else []:
+                tags = peek(by_urn[candidate].props, "tags") if candidate in by_urn else None
+                value = known_str(peek(tags, cfg["teamTag"])) if tags else None
+                if value:
+                    return value
+        return None
+
+    shared = set(cfg["sharedTeams"])
+    for assignment in of_type(resources, ROLE_ASSIGNMENT):
+        scope = peek(assignment.props, "scope")
+        targets = links.targets(assignment, [scope], prop="scope", fallback=False)
+        principal = known_str(peek(assignment.props, "principalId"))
+        sources = links.targets(assignment, prop="principalId", fallback=False)
+        if principal and principal.lower() in principals:
+            sources.add(principals[principal.lower()])
+        target_team, source_team = team(targets), team(sources)
+        if target_team and source_team and target_team != source_team and not {target_team, source_team} & shared:
+            yield (f"{label(assignment)} grants an identity of team {source_team} a role on a resource of team "
+                   f"{target_team}", assignment.urn)
+        role = PRIVILEGED_ROLES.get(_role_guid(assignment.props))
+        if role == "Contributor" and not isinstance(scope, str) and any(
+                canonical(by_urn[u].resource_type) == RESOURCE_GROUP for u in targets if u in by_urn):
+            yield (f"{label(assignment)} grants Contributor on a resource group created in this deployment; scope it "
+                   "to a single resource", assignment.urn)
 
 
 LOCKED = {"storage account": STORAGE_ACCOUNT, "Key Vault": KEY_VAULT, "container registry": REGISTRY,
