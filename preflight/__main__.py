@@ -183,6 +183,11 @@ def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
     parser.add_argument("--baseline", type=Path, metavar="REPORT.json",
                         help="a JSON report of the target branch: mark findings new or existing, fail only on new "
                              "mandatory ones, and list resources added, removed and changed")
+    parser.add_argument("--unknowns", choices=("all", "added", "none"),
+                        help="which resources to evaluate as not existing yet, with ids and computed outputs unknown "
+                             "as `pulumi preview` sends them to the packs: all (a stack never deployed; the default "
+                             "without --baseline), added (those not in the --baseline report; its default), none "
+                             "(everything deployed)")
     parser.add_argument("--pack", action="append", metavar="NAME",
                         help="run only this pack folder under policies/ (repeatable; default: all)")
     parser.add_argument("--no-policies", action="store_true",
@@ -209,6 +214,9 @@ def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
         return _check_greenfield(args)
 
     formats = _formats(args.format, parser)
+    if args.unknowns == "added" and args.baseline is None:
+        parser.error("--unknowns added needs --baseline REPORT.json: the resources added are those not in it")
+    unknowns = args.unknowns or ("added" if args.baseline is not None else "all")
     if args.output is None and len(formats) > 1:
         parser.error(f"{len(formats)} formats ({', '.join(formats)}) need --output DIR; without it choose one")
     project_dir: Path = args.dir
@@ -243,7 +251,9 @@ def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
     try:
         baseline = load_baseline(args.baseline) if args.baseline else None
         config = load_stack_config(project_dir, args.stack)
+        existing = frozenset(r.urn for r in baseline.resources) if baseline is not None else frozenset()
         options = RunOptions(policies=not args.no_policies, packs=args.pack, freeze_heap=exiting, as_of=args.as_of,
+                             unknowns=unknowns, existing=existing,
                              program_timeout=args.program_timeout, on_hang=_hung,
                              limits=Limits(start=args.pack_timeout, call=args.call_timeout, rule=args.rule_timeout))
         report = run(project_dir, config, options, ticker)

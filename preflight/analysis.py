@@ -31,6 +31,7 @@ from typing import Any
 from policies.build import BuildError, build_pack, pack_folders
 from policies.harness import (
     SEVERITY_NAMES,
+    UNKNOWN,
     HarnessError,
     PolicyPackProcess,
     Resource,
@@ -40,6 +41,8 @@ from policies.harness import (
 )
 from policies.lib.packconfig import PackConfigError
 from policies.lib.servicer import SERVICER_ENV
+from policies.lib.types import canonical
+from policies.sdk_shapes import stack_view
 from preflight.mocks import ResourceRecord
 
 #: Report order of this repository's packs; other packs found under ``policies/`` follow alphabetically.
@@ -69,13 +72,25 @@ class Limits:
     """One rule on one resource (or on the stack); ``None`` leaves it to ``call``."""
 
 
+def stack_properties(record: ResourceRecord) -> dict[str, Any]:
+    """What the engine sends to ``AnalyzeStack`` for a resource: its outputs. For azure-native, the SDK's output
+    shape (no path parameters; on a preview of a new resource, ``id`` and every output that is not an input unknown,
+    see ``policies.sdk_shapes.stack_view``); for other packages, inputs and state (``id`` unknown when new)."""
+    if not record.custom:
+        return dict(record.outputs or record.inputs)
+    state = None if record.new else {**record.outputs, "id": record.id} if record.id else dict(record.outputs)
+    if record.type.startswith("azure-native"):
+        return stack_view(canonical(record.type), record.inputs, state, UNKNOWN)
+    return {**record.inputs, **(state or {}), "id": record.id if record.id and not record.new else UNKNOWN}
+
+
 def _resource(record: ResourceRecord, outputs: bool) -> Resource:
     package = record.type.split(":", 1)[0]
     provider = f"pulumi:providers:{package}" if record.custom else ""
     return Resource(
         type=record.type,
         name=record.name,
-        properties=(record.outputs or record.inputs) if outputs else record.inputs,
+        properties=stack_properties(record) if outputs else record.inputs,
         urn=record.urn,
         parent=record.parent,
         dependencies=tuple(record.dependencies),

@@ -7,6 +7,11 @@
 
 ``RecordingMonitor`` is Pulumi's own ``MockMonitor`` that also keeps, for every resource, what a policy or a plan
 needs: type, name, URN, parent, inputs, dependencies, provider and options.
+
+With ``is_new`` (a preview: the SDK runs with ``dry_run``), a resource it names does not exist yet and is answered as
+a provider answers a preview of a create: no id, and only the outputs that are also inputs. The SDK then makes every
+other output unknown, and every input computed from one is unknown in the registrations that follow, exactly where
+``pulumi preview`` has unknowns. Those inputs are recorded with the engine's unknown marker.
 """
 
 from __future__ import annotations
@@ -21,11 +26,14 @@ from urllib.request import url2pathname
 
 import pulumi
 from google.protobuf import struct_pb2
+from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, _resolve_callbacks
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
+#: The engine's marker for a value unknown during a preview (pulumi/sdk ``rpc.UNKNOWN``), as analyzers receive it.
+UNKNOWN = rpc.UNKNOWN
 SUBSCRIPTION_ID = "00000000-1111-2222-3333-444444444444"
 TENANT_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 CLIENT_OBJECT_ID = "99999999-8888-7777-6666-555555555555"
@@ -171,6 +179,41 @@ class ResourceRecord:
     """Absolute file and line where the program constructed the resource, as the SDK reports it."""
     id: str | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
+    new: bool = False
+    """Evaluated as not existing yet (a preview): no id, and computed outputs unknown."""
+
+
+def _marked(value: Any) -> Any:
+    """``value`` with the SDK's ``Unknown`` objects replaced by the engine's unknown marker."""
+    if isinstance(value, Unknown):
+        return UNKNOWN
+    if isinstance(value, dict):
+        return {k: _marked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_marked(v) for v in value]
+    return value
+
+
+def _known(value: Any) -> bool:
+    if isinstance(value, str):
+        return value != UNKNOWN
+    if isinstance(value, dict):
+        return all(_known(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_known(v) for v in value)
+    return True
+
+
+def preview_state(token: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """What a provider answers for the preview of a create: the outputs that are also inputs (when known), for
+    azure-native by the SDK's output shape (pulumi-azure-native ``provider/pkg/convert/previewOutputs.go``); every
+    other output, ``id`` included, is left unknown."""
+    from policies.lib.types import canonical
+    from policies.sdk_shapes import shape_of
+
+    shape = shape_of(canonical(token)) if token.startswith("azure-native") else None
+    names = shape.outputs if shape is not None else inputs.keys()
+    return {name: inputs[name] for name in names if name in inputs and _known(inputs[name])}
 
 
 class RecordingMonitor(MockMonitor):
@@ -182,11 +225,14 @@ class RecordingMonitor(MockMonitor):
     else (resource references, assets) takes the SDK's path, so the answer is the same either way.
     """
 
-    def __init__(self, mocks: pulumi.runtime.Mocks, progress: Callable[[int], None] | None = None) -> None:
+    def __init__(self, mocks: pulumi.runtime.Mocks, progress: Callable[[int], None] | None = None,
+                 is_new: Callable[[str], bool] | None = None) -> None:
         super().__init__(mocks)
         self.records: list[ResourceRecord] = []
         self.progress = progress
         """Called with the number of registrations so far, every 100 registrations (progress displays)."""
+        self.is_new = is_new
+        """For a preview (the runtime in dry-run mode): whether the resource with this URN does not exist yet."""
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         """The URN the engine gives the resource: its type qualified by the parent's whole type chain, without the
@@ -205,11 +251,18 @@ class RecordingMonitor(MockMonitor):
         # The SDK calls monitors from a worker thread; deserializing resource references needs an event loop there.
         _ensure_event_loop()
         inputs = rpc.deserialize_properties(request.object)
-        resource_id, state = self.mocks.new_resource(MockResourceArgs(
-            typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
-            resource_id=request.importId, custom=request.custom or False,
-            transforms=_resolve_callbacks(request.transforms),
-        ))
+        new = bool(request.custom) and self.is_new is not None and self.is_new(urn)
+        if self.is_new is not None:
+            inputs = _marked(inputs)
+        resource_id: str | None
+        if new:
+            resource_id, state = "", preview_state(request.type, inputs)
+        else:
+            resource_id, state = self.mocks.new_resource(MockResourceArgs(
+                typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
+                resource_id=request.importId, custom=request.custom or False,
+                transforms=_resolve_callbacks(request.transforms),
+            ))
         if _is_plain(state):
             response_state = struct_pb2.Struct()
             response_state.update(state)
@@ -237,6 +290,7 @@ class RecordingMonitor(MockMonitor):
                 source=_source(request.sourcePosition),
                 id=resource_id or None,
                 outputs=dict(state),
+                new=new,
             )
         )
         if self.progress is not None and len(self.records) % 100 == 0:

@@ -155,17 +155,19 @@ def run_with_mocks(
     monitor: RecordingMonitor | None = None,
     tuned: bool = True,
     logger: logging.Logger | None = None,
+    preview: bool = False,
 ) -> list[ResourceRecord]:
     """Run ``program`` under fresh mocks with ``config``; wait for every registration; return the records.
 
     Exceptions raised by the program (including ``pulumi.RunError``) propagate after the runtime has settled; pass
     a ``monitor`` to inspect what was registered before the failure, and a ``logger`` to receive ``pulumi.log``.
+    With ``preview``, the runtime runs as ``pulumi preview`` does (dry run): outputs the mocks leave out are unknown.
     """
     monitor = monitor or RecordingMonitor(PlatformMocks())
     # A fresh root stack resource per run: set_mocks keeps an existing one, and with it the previous run's stack
     # name and stack transformations (greenfield would leak into the next run).
     ROOT_RESOURCE.set(None)
-    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor,
+    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor,
                              logger=logger)
     pulumi.runtime.set_all_config(dict(config or {}), sorted(secret_keys))
     SETTINGS.rpc_manager.clear()
@@ -182,8 +184,11 @@ def run_with_mocks(
 
 def evaluate(project_dir: Path, config: StackConfig, *, tuned: bool = True, timeout: float | None = None,
              progress: Callable[[int], None] | None = None, on_hang: Callable[[], None] | None = None,
-             ) -> list[ResourceRecord]:
+             is_new: Callable[[str], bool] | None = None) -> list[ResourceRecord]:
     """Run ``project_dir/__main__.py`` with the stack's ``config``; return every resource it registered, in order.
+
+    With ``is_new``, the program runs as on ``pulumi preview``, and the resources whose URN it names do not exist yet
+    (see ``preflight.mocks``): their ids and computed outputs are unknown, and so is every input made from them.
 
     Raises :class:`ProgramError` when the program did not complete (see the module docstring); exceptions of the
     program itself (``pulumi.RunError`` among them) propagate as they are.
@@ -211,7 +216,8 @@ def evaluate(project_dir: Path, config: StackConfig, *, tuned: bool = True, time
         with _time_limit(timeout, on_hang):
             records = run_with_mocks(program, project=config.project, stack=config.stack, config=config.values,
                                      secret_keys=config.secret_keys, tuned=tuned, logger=logger,
-                                     monitor=RecordingMonitor(PlatformMocks(), progress=progress))
+                                     monitor=RecordingMonitor(PlatformMocks(), progress=progress, is_new=is_new),
+                                     preview=is_new is not None)
     except SystemExit as exit_:  # raised in an apply or a callback: asyncio lets it out of the loop
         where = program_location(exit_, root)
         raise ProgramError(f"the program exited early{' at ' + where if where else ''} (sys.exit({exit_.code!r})); "

@@ -83,11 +83,21 @@ def _rows(report: Report) -> list[tuple[str, str, int, int]]:
 # -- terminal --------------------------------------------------------------------------------------------------------
 
 
+def _unknowns_line(report: Report) -> str:
+    if report.unknowns == "none":
+        return "every resource evaluated as deployed (ids known)"
+    what = "as on the first `pulumi preview` of this stack" if report.unknowns == "all" else "added since the baseline"
+    return (f"{report.new_resources} resources {what} evaluated as new: ids and computed outputs unknown, as the "
+            "preview sends them to the packs")
+
+
 def terminal(report: Report, *, tree: bool = False, limit: int = 50) -> str:
     out = [f"Preflight {report.project}/{report.stack} ({report.environment}): {_headline(report)}",
            f"  evaluated offline in {report.timings.total_seconds:.1f} s (program "
            f"{report.timings.program_seconds:.1f} s, policies {report.timings.policy_seconds:.1f} s); "
            "no cloud account, no Pulumi CLI"]
+    if report.unknowns:
+        out.append(f"  {_unknowns_line(report)}")
     if tree:
         out += ["", *tree_lines(report)]
     if report.comparison:

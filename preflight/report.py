@@ -24,7 +24,7 @@ from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret
 
 from policies.harness import Violation
 from preflight.analysis import PackResult, PolicyMeta
-from preflight.mocks import ResourceRecord
+from preflight.mocks import UNKNOWN, ResourceRecord, arm_id
 from preflight.stack_config import SECRET_PLACEHOLDER
 
 SCHEMA = "mlops-platform/preflight-report/v1"
@@ -148,6 +148,10 @@ class Report:
     """Team name -> line of its entry in the stack file (for locations)."""
     skipped_packs: tuple[str, ...] = ()
     """Packs found under ``policies/`` that this run left out (``--pack``): a partial run never passes."""
+    unknowns: str = ""
+    """Which resources were evaluated as not existing yet (``all``, ``added``, ``none``; "" in older reports)."""
+    new_resources: int = 0
+    """How many cloud resources were evaluated as new (ids and computed outputs unknown, as on a preview)."""
     schema: str = SCHEMA
 
     # -- derived -------------------------------------------------------------------------------------------------
@@ -308,6 +312,17 @@ def _team_of(inputs: Mapping[str, Any]) -> str:
     return str(tags.get("team", "")) if isinstance(tags, dict) else ""
 
 
+def _azure_name(record: ResourceRecord) -> str:
+    """The name the resource has in Azure: its ``name`` output, or (not known on a preview) from its inputs."""
+    if not record.custom:
+        return ""
+    name = record.outputs.get("name")
+    if isinstance(name, str) and name and name != UNKNOWN:
+        return name
+    derived = arm_id(record.type, record.inputs, record.name)[1]
+    return derived if UNKNOWN not in derived else ""
+
+
 def entries(records: Sequence[ResourceRecord], project_dir: Path, secrets: set[str]) -> list[ResourceEntry]:
     """Report entries for the recorded resources (registration order: parents before children)."""
     teams: dict[str, str] = {}
@@ -318,7 +333,7 @@ def entries(records: Sequence[ResourceRecord], project_dir: Path, secrets: set[s
         out.append(ResourceEntry(
             urn=r.urn, type=r.type, name=r.name, custom=r.custom, parent=r.parent,
             inputs=_redact(r.inputs, secrets),
-            azure_name=str(r.outputs.get("name", "")) if r.custom else "",
+            azure_name=_azure_name(r),
             dependencies=tuple(sorted(set(r.dependencies) | {u for deps in r.property_dependencies.values()
                                                              for u in deps})),
             provider=r.provider or (f"{r.type.split(':', 1)[0]}@{r.version}" if r.custom and r.version else ""),
@@ -364,7 +379,8 @@ def _diff(before: Any, after: Any, path: str, out: list[str]) -> None:
     elif isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
         for i, (b, a) in enumerate(zip(before, after, strict=True)):
             _diff(b, a, f"{path}[{i}]", out)
-    elif before != after:
+    elif before != after and UNKNOWN not in (before, after):
+        # A value unknown in one evaluation (a resource new there, see --unknowns) is no change.
         out.append(path)
 
 

@@ -46,6 +46,12 @@ class RunOptions:
     """Packs in parallel with pipelined calls; False only for "before" benchmark numbers."""
     fast_servicer: bool = True
     """Packs answer with ``policies.lib.servicer.FastAnalyzer``; False only for "before" benchmark numbers."""
+    unknowns: str = "none"
+    """Which resources are evaluated as not existing yet, as ``pulumi preview`` sees them (ids and computed outputs
+    unknown, and every input made from them): ``all`` (a stack never deployed), ``added`` (those whose URN is not
+    in ``existing``: what a pull request adds) or ``none`` (everything deployed)."""
+    existing: frozenset[str] = frozenset()
+    """URNs of the resources that exist (from a baseline report), for ``unknowns="added"``."""
     freeze_heap: bool = False
     """After evaluation, move everything allocated so far out of the garbage collector's reach (``gc.freeze``), so
     the policy phase and the reports do not rescan it. For a process that exits afterwards (the command line, the
@@ -58,11 +64,26 @@ def environment_of(config: StackConfig) -> str:
     return derive_environment(config.stack) or config.values.get(f"{PROJECT}:environment") or "dev"
 
 
+UNKNOWNS = ("all", "added", "none")
+
+
+def _is_new(options: RunOptions) -> Callable[[str], bool] | None:
+    if options.unknowns not in UNKNOWNS:
+        raise ValueError(f"unknowns is {options.unknowns!r}; use one of {', '.join(UNKNOWNS)}")
+    if options.unknowns == "none":
+        return None
+    if options.unknowns == "all":
+        return lambda _urn: True
+    existing = options.existing
+    return lambda urn: urn not in existing
+
+
 def run(project_dir: Path, config: StackConfig, options: RunOptions = RunOptions(),
         progress: Callable[[str], None] | None = None) -> rep.Report:
     """Evaluate and analyze the stack described by ``config``. Program and config errors propagate."""
     started = time.perf_counter()
     environment = environment_of(config)
+    is_new = _is_new(options)
     with contextlib.ExitStack() as stack:
         runner = None
         if options.policies:
@@ -74,7 +95,7 @@ def run(project_dir: Path, config: StackConfig, options: RunOptions = RunOptions
             runner.start()  # the packs boot on the other cores while the program is evaluated
         with evaluation_date(options.as_of):
             records = evaluate(project_dir, config, tuned=options.tuned, timeout=options.program_timeout,
-                               on_hang=options.on_hang,
+                               on_hang=options.on_hang, is_new=is_new,
                                progress=(lambda n: progress(f"program: {n} resources registered")) if progress
                                else None)
         program_seconds = time.perf_counter() - started
@@ -104,4 +125,6 @@ def run(project_dir: Path, config: StackConfig, options: RunOptions = RunOptions
         timings=rep.Timings(program_seconds, policy_seconds, time.perf_counter() - started),
         team_lines=rep.team_lines(config.stack_file, config.project),
         skipped_packs=skipped,
+        unknowns=options.unknowns,
+        new_resources=sum(1 for r in records if r.new),
     )

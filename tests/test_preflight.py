@@ -13,6 +13,7 @@ import pytest
 import yaml
 from conftest import ROOT, TODAY, Run
 
+from policies import governance, patching, security
 from preflight.stack_config import SECRET_PLACEHOLDER, StackConfigError, load_stack_config
 
 
@@ -69,8 +70,10 @@ def test_dev_plan_prints_the_component_tree_and_counts() -> None:
     result = run_preflight("dev", "--tree")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert out.startswith("Preflight mlops-platform/dev (dev): 76 cloud resources in 6 components; 3 packs, 78 "
+    rules = sum(len(rs.rules) for rs in (security.RULES, patching.RULES, governance.RULES))
+    assert out.startswith(f"Preflight mlops-platform/dev (dev): 76 cloud resources in 6 components; 3 packs, {rules} "
                           "policies and the Azure REST API contract\n")
+    assert "76 resources as on the first `pulumi preview` of this stack evaluated as new" in out
     assert out.rstrip().endswith("PASSED: no mandatory violation")
     assert "mlops:platform:Platform  platform  — 76 resources" in out
     assert "├─ mlops:ml:Workspace  churn  — 28 resources" in out

@@ -54,7 +54,9 @@ ABAC_DOCS = "https://learn.microsoft.com/azure/role-based-access-control/delegat
 
 
 def _role_guid(props: Any) -> str:
-    return str(props.get("roleDefinitionId", "")).rsplit("/", 1)[-1].lower()
+    """The GUID of the assigned role; "" when unknown (a custom role defined in the same deployment: built-in role
+    ids are known before anything is created, and the role definition rules judge custom roles)."""
+    return (known_str(peek(props, "roleDefinitionId")) or "").rsplit("/", 1)[-1].lower()
 
 
 def _constrained(props: Any, never: frozenset[str]) -> bool:

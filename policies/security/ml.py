@@ -101,7 +101,7 @@ def workspace_identity(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     kind = str(get(r.props, "identity.type", ""))
     if "UserAssigned" not in kind:
         yield f"identity.type is {kind or 'missing'!r}; use a user-assigned identity"
-    elif not r.props.get("primaryUserAssignedIdentity"):
+    elif not is_set(r.props, "primaryUserAssignedIdentity"):  # unknown: an identity created in this deployment
         yield "primaryUserAssignedIdentity is not set"
 
 

@@ -50,7 +50,7 @@ def appi_local_auth(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     refs=Refs(mcsb=("LT-5",), psrule=("Azure.AppInsights.Workspace",)),
 )
 def appi_workspace(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
-    if not r.props.get("workspaceResourceId"):
+    if not is_set(r.props, "workspaceResourceId"):  # unknown: a workspace created in this deployment
         yield "workspaceResourceId is not set"
 
 
