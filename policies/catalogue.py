@@ -10,15 +10,14 @@ import argparse
 import json
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from policies import governance, patching, security
+from policies.generated import ROOT, write_or_check
 from policies.lib.coverage import ANCHORS, PROD_EXCEPTIONS
 from policies.lib.packconfig import PolicyConfig, PolicyInfo, load_pack_config, reconcile
 from policies.lib.rules import Rule, RuleSet
 
-ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "docs" / "policies.md"
 PACKS: Mapping[str, RuleSet] = {"security": security.RULES, "patching": patching.RULES, "governance": governance.RULES}
 ENVIRONMENTS = ("dev", "prod")
@@ -126,16 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m policies.catalogue", description=__doc__)
     parser.add_argument("--check", action="store_true", help="exit 1 if docs/policies.md is out of date")
     args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        current = TARGET.read_text() if TARGET.exists() else ""
-        if current != text:
-            print(f"{TARGET.relative_to(ROOT)} is stale; run: python -m policies.catalogue", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(text)
-    print(f"wrote {TARGET.relative_to(ROOT)}")
-    return 0
+    return write_or_check(TARGET, render(), "python -m policies.catalogue", args.check)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from policies.generated import ROOT, write_or_check
+
 TARGET = ROOT / "policies" / "lib" / "taggable.py"
 
 _TOKEN = re.compile(r"super\(\w+, __self__\)\.__init__\(\s*'(azure-native:[^']+)'")
@@ -174,15 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m policies.sdk_shapes", description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if policies/lib/taggable.py is out of date")
     args = parser.parse_args(argv)
-    text = render_taggable(scan(), installed_version())
-    if args.check:
-        if not TARGET.exists() or TARGET.read_text() != text:
-            print(f"{TARGET.relative_to(ROOT)} is stale; run: python -m policies.sdk_shapes", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(text)
-    print(f"wrote {TARGET.relative_to(ROOT)}")
-    return 0
+    return write_or_check(TARGET, render_taggable(scan(), installed_version()), "python -m policies.sdk_shapes",
+                          args.check)
 
 
 if __name__ == "__main__":
