@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from policies.generated import ROOT, write_or_check
+from policies.lib.types import canonical
 
 TARGET = ROOT / "policies" / "lib" / "taggable.py"
 
@@ -105,17 +106,18 @@ def shape_of(token: str) -> Shape | None:
 
 def stack_view(token: str, inputs: Mapping[str, Any], state: Mapping[str, Any] | None, unknown: Any
                ) -> dict[str, Any]:
-    """The properties the engine sends to ``AnalyzeStack`` for an azure-native resource.
+    """The properties the engine sends to ``AnalyzeStack`` for a resource: its outputs.
 
-    ``state`` is the provider's answer after ``up`` (``None`` for a resource that does not exist yet). As the
-    provider computes it (pulumi-azure-native ``provider/pkg/convert/previewOutputs.go``), each output is the input
-    of the same name when there is one; on a preview, every other output is ``unknown``, ``id`` included; after
-    ``up``, it is the state's value. Inputs that are not outputs (path parameters) are left out. Types the SDK does
-    not declare keep inputs and state as they are.
+    ``state`` is the provider's answer after ``up`` (``None`` for a resource that does not exist yet). For an
+    azure-native type (any API version), as the provider computes it (pulumi-azure-native
+    ``provider/pkg/convert/previewOutputs.go``), each output is the input of the same name when there is one; on a
+    preview, every other output is ``unknown``, ``id`` included; after ``up``, it is the state's value. Inputs that
+    are not outputs (path parameters) are left out. Other types (the SDK does not declare them) keep their inputs,
+    with the state after ``up`` and an unknown ``id`` before.
     """
-    shape = shape_of(token)
+    shape = shape_of(canonical(token))
     if shape is None:
-        return {**inputs, **(state or {})}
+        return {**inputs, **(state if state is not None else {"id": unknown})}
     view: dict[str, Any] = {}
     for name in sorted(shape.outputs | {"id"}):
         if name in inputs:

@@ -41,7 +41,6 @@ from policies.harness import (
 )
 from policies.lib.packconfig import PackConfigError
 from policies.lib.servicer import SERVICER_ENV
-from policies.lib.types import canonical
 from policies.sdk_shapes import stack_view
 from preflight.mocks import ResourceRecord
 
@@ -73,15 +72,11 @@ class Limits:
 
 
 def stack_properties(record: ResourceRecord) -> dict[str, Any]:
-    """What the engine sends to ``AnalyzeStack`` for a resource: its outputs. For azure-native, the SDK's output
-    shape (no path parameters; on a preview of a new resource, ``id`` and every output that is not an input unknown,
-    see ``policies.sdk_shapes.stack_view``); for other packages, inputs and state (``id`` unknown when new)."""
+    """What the engine sends to ``AnalyzeStack`` for a resource: its outputs (``policies.sdk_shapes.stack_view``;
+    the mocks' state holds the id of a resource that exists)."""
     if not record.custom:
         return dict(record.outputs or record.inputs)
-    state = None if record.new else {**record.outputs, "id": record.id} if record.id else dict(record.outputs)
-    if record.type.startswith("azure-native"):
-        return stack_view(canonical(record.type), record.inputs, state, UNKNOWN)
-    return {**record.inputs, **(state or {}), "id": record.id if record.id and not record.new else UNKNOWN}
+    return stack_view(record.type, record.inputs, None if record.new else record.outputs, UNKNOWN)
 
 
 def _resource(record: ResourceRecord, outputs: bool) -> Resource:

@@ -32,6 +32,9 @@ from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, _r
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
+from policies.lib.types import canonical
+from policies.sdk_shapes import shape_of
+
 #: The engine's marker for a value unknown during a preview (pulumi/sdk ``rpc.UNKNOWN``), as analyzers receive it.
 UNKNOWN = rpc.UNKNOWN
 SUBSCRIPTION_ID = "00000000-1111-2222-3333-444444444444"
@@ -208,9 +211,6 @@ def preview_state(token: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """What a provider answers for the preview of a create: the outputs that are also inputs (when known), for
     azure-native by the SDK's output shape (pulumi-azure-native ``provider/pkg/convert/previewOutputs.go``); every
     other output, ``id`` included, is left unknown."""
-    from policies.lib.types import canonical
-    from policies.sdk_shapes import shape_of
-
     shape = shape_of(canonical(token)) if token.startswith("azure-native") else None
     names = shape.outputs if shape is not None else inputs.keys()
     return {name: inputs[name] for name in names if name in inputs and _known(inputs[name])}

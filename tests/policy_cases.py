@@ -450,12 +450,13 @@ def as_engine_sends(resources: Sequence[Resource], phase: str) -> list[Resource]
     for resource in resources:
         inputs = _resolve(dict(resource.properties), phase)
         resource_id, name = _IDS[resource.resolved_urn]
-        state = None if phase == "preview" else {
-            "id": resource_id, "name": name, "principalId": _principal(resource_id)}
-        if resource.type.startswith("azure-native:"):
-            props = stack_view(resource.type, inputs, state, UNKNOWN)
-        else:
-            props = {**inputs, "id": UNKNOWN if state is None else resource_id}
+        state: dict[str, str] | None = None
+        if phase != "preview":
+            # What the provider returns: azure-native the ARM response (name, identity), Azure DevOps the inputs
+            # and its id.
+            state = ({"id": resource_id, "name": name, "principalId": _principal(resource_id)}
+                     if resource.type.startswith("azure-native:") else {"id": resource_id})
+        props = stack_view(resource.type, inputs, state, UNKNOWN)
         graph = phase != "ids-only"
         out.append(dataclasses.replace(
             resource, properties=props, dependencies=resource.dependencies if graph else (),

@@ -138,10 +138,9 @@ def assignment_scope(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]
 
     def team(urns: set[str]) -> str | None:
         """The team tag of the first of ``urns`` (or of what it lives in) that has one."""
-        for urn in sorted(urns):
-            for candidate in [urn, *sorted(links.containers(by_urn[urn]))] if urn in by_urn else []:
-                tags = peek(by_urn[candidate].props, "tags") if candidate in by_urn else None
-                value = known_str(peek(tags, cfg["teamTag"])) if tags else None
+        for urn in sorted(u for u in urns if u in by_urn):
+            for candidate in (urn, *sorted(links.containers(by_urn[urn]) & by_urn.keys())):
+                value = known_str(peek(peek(by_urn[candidate].props, "tags"), cfg["teamTag"]))
                 if value:
                     return value
         return None
