@@ -6,7 +6,42 @@ advisory overrides are exactly the documented exceptions.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+#: The anchor rule sets, one table each in ``policies/lib/anchors/<file>.tsv`` (see its README): file -> (name shown,
+#: the ``Refs`` field rules cite its ids in).
+SOURCES: Mapping[str, tuple[str, str]] = {
+    "azure_policy": ("Azure Policy", "azure_policy"),
+    "checkov": ("Checkov", "checkov"),
+    "psrule": ("PSRule for Azure", "psrule"),
+    "adoscanner": ("ADOScanner", "ado"),
+}
+ANCHOR_DIR = Path(__file__).resolve().parent / "anchors"
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """One rule of an anchor rule set: either some rule of the packs cites its id, or ``reason`` says why none does."""
+
+    source: str
+    id: str
+    title: str
+    resource: str
+    reason: str
+
+
+def load_anchors(directory: Path = ANCHOR_DIR) -> dict[str, list[Anchor]]:
+    """Every anchor table, by source file name."""
+    tables: dict[str, list[Anchor]] = {}
+    for source in SOURCES:
+        with open(directory / f"{source}.tsv", newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle, delimiter="\t")
+            tables[source] = [Anchor(source, row["id"], row["title"], row["resource"], row["reason"] or "")
+                              for row in reader]
+    return tables
 
 #: (resource, check) as written in policy-anchors.md -> the rules that cover it, or a reason it is left out.
 ANCHORS: Mapping[tuple[str, str], tuple[str, ...] | str] = {

@@ -1,0 +1,42 @@
+"""Coverage of the anchor rule sets: every anchor id is cited by a rule or has a recorded reason, never both, and
+every id a rule cites exists in its source's table (no invented anchors)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from policies import governance, patching, security
+from policies.lib.coverage import SOURCES, load_anchors
+
+RULES = [r for rs in (security.RULES, patching.RULES, governance.RULES) for r in rs.rules]
+TABLES = load_anchors()
+
+
+def cited(field: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for rule in RULES:
+        for anchor in getattr(rule.refs, field):
+            out.setdefault(anchor, []).append(rule.name)
+    return out
+
+
+def test_anchor_ids_are_unique_per_source() -> None:
+    for source, anchors in TABLES.items():
+        duplicates = [i for i, n in Counter(a.id for a in anchors).items() if n > 1]
+        assert not duplicates, f"{source}: {duplicates}"
+
+
+def test_every_cited_anchor_exists() -> None:
+    for source, (_, field) in SOURCES.items():
+        known = {a.id for a in TABLES[source]}
+        unknown = {i: rules for i, rules in cited(field).items() if i not in known}
+        assert not unknown, f"{source}: cited but not in policies/lib/anchors/{source}.tsv: {unknown}"
+
+
+def test_every_anchor_is_a_rule_or_a_reason() -> None:
+    for source, (_, field) in SOURCES.items():
+        by_id = cited(field)
+        neither = [a.id for a in TABLES[source] if not a.reason and a.id not in by_id]
+        both = [a.id for a in TABLES[source] if a.reason and a.id in by_id]
+        assert not neither, f"{source}: {len(neither)} anchors with no rule and no reason: {neither[:20]}"
+        assert not both, f"{source}: anchors with a rule and a reason: {both}"
