@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import importlib
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -1321,5 +1322,15 @@ def stack_cases() -> list[Case]:
     ]
 
 
+#: Cases by area, one module each (``tests/policy_cases_<area>.py``): each adds its compliant resources to ``GOOD`` and
+#: ``TYPES`` and has ``resource_cases()`` and ``stack_cases()`` (stack cases run in every phase, as above).
+AREAS = tuple(importlib.import_module(f"policy_cases_{area}")
+              for area in ("storage", "keyvault_registry", "ml_monitor", "governance", "devops"))
+for _area in AREAS:
+    GOOD.update(_area.GOOD)
+    TYPES.update(_area.TYPES)
+
+
 def all_cases() -> list[Case]:
-    return resource_cases() + stack_cases()
+    return [*resource_cases(), *stack_cases(),
+            *(case for area in AREAS for case in (*area.resource_cases(), *area.stack_cases()))]

@@ -294,7 +294,7 @@ def alerts_wired(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]) ->
     watched += [c for c in of_type(resources, ML_COMPUTE) if _kind(c) == "AmlCompute"]
     # An alert watches what its scopes or its criteria came from (a ClusterName dimension built from the cluster's
     # name output depends on the cluster, known or not), or a cluster its dimension names literally.
-    targeted = Links(resources).referenced(alerts, lambda a: peek_items(a.props, "scopes"))
+    targeted = Links.of(resources).referenced(alerts, lambda a: peek_items(a.props, "scopes"))
     clusters = {name for a in alerts for name in _cluster_names(a)}
     for resource in watched:
         names = {known_str(peek(resource.props, key)) for key in ("name", "computeName")} - {None}

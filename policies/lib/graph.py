@@ -93,6 +93,19 @@ class Links:
     """Which resources of a stack each resource refers to, with the known ids indexed once (stack rules stay linear
     in the size of the stack instead of comparing every pair)."""
 
+    _last: tuple[Sequence[PolicyResource], Links] | None = None
+
+    @classmethod
+    def of(cls, resources: Sequence[PolicyResource]) -> Links:
+        """The index of ``resources``, built once for every stack rule of a request: the pack's servicer hands the
+        same list to each of them (any other list gets its own index)."""
+        last = cls._last
+        if last is not None and last[0] is resources:
+            return last[1]
+        links = cls(resources)
+        cls._last = (resources, links)
+        return links
+
     def __init__(self, resources: Sequence[PolicyResource]) -> None:
         self._by_id: dict[str, set[str]] = {}
         for resource in resources:

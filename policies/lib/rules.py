@@ -46,7 +46,7 @@ class Refs:
     cis: tuple[str, ...] = ()
     """CIS Microsoft Azure Foundations Benchmark v2.0.0 recommendations, e.g. ``3.1``."""
     azure_policy: tuple[str, ...] = ()
-    """Azure Policy built-in definition ids (GUIDs) or, where no single id applies, display names."""
+    """Azure Policy built-in definition ids (GUIDs), each a row of ``policies/lib/anchors/azure_policy.tsv``."""
     checkov: tuple[str, ...] = ()
     psrule: tuple[str, ...] = ()
     pulumi: tuple[str, ...] = ()

@@ -30,6 +30,7 @@ The Pulumi CLI sets neither, and nothing changes under it.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import sys
 import threading
@@ -41,10 +42,9 @@ from typing import Any
 
 import grpc
 import pulumi_policy.policy as upstream
-from google.protobuf import json_format
 from pulumi.runtime import proto
-from pulumi_policy.deserialize import deserialize_properties
-from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
+from pulumi_policy.deserialize import _deserialize_property
+from pulumi_policy.proxy import UnknownValueError, _proxy_helper, _raise_if_unknown
 
 from .types import canonical
 
@@ -132,10 +132,69 @@ def _run(result: Any) -> None:
             loop.close()
 
 
+def _value(value: Any) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "struct_value":
+        return struct_to_dict(value.struct_value)
+    if kind == "list_value":
+        return [_value(item) for item in value.list_value.values]
+    if kind is None or kind == "null_value":
+        return None
+    found = getattr(value, kind)
+    if kind == "number_value" and not math.isfinite(found):
+        raise ValueError(f"{found} is not a JSON number (protobuf Value.number_value)")
+    return found
+
+
+def struct_to_dict(struct: Any) -> dict[str, Any]:
+    """``json_format.MessageToDict`` for a ``google.protobuf.Struct``, with the same result (numbers stay floats,
+    infinities and NaN are refused) at a fraction of the cost: the generic converter walks descriptors for every
+    value, and it was the largest cost of a pack's ``Analyze`` after the gRPC transport itself."""
+    return {key: _value(value) for key, value in struct.fields.items()}
+
+
+class LazyProps(Mapping[str, Any]):
+    """A resource's properties as pulumi-policy hands them to policies (``unknown_checking_proxy(deserialize_
+    properties(MessageToDict(struct)))``: plain values behind a proxy that raises ``UnknownValueError`` when a rule
+    reads a value unknown during preview), with each top-level property converted the first time a rule reads it.
+    A stack rule reads a few properties of thousands of resources; converting all of them was most of the cost of
+    ``AnalyzeStack``. ``tests/test_policy_harness.py`` checks that both views read the same."""
+
+    __slots__ = ("_done", "_fields")
+
+    def __init__(self, struct: Any) -> None:
+        self._fields = struct.fields
+        self._done: dict[str, Any] = {}
+
+    def _converted(self, key: str) -> Any:
+        try:
+            return self._done[key]
+        except KeyError:
+            pass
+        if key not in self._fields:  # (reading a missing key of a protobuf map would add it)
+            raise KeyError(key)
+        value = _proxy_helper(_deserialize_property(_value(self._fields[key])), [key])
+        self._done[key] = value
+        return value
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "__target":  # what upstream's proxy answers: the wrapped dictionary
+            return {name: self._converted(name) for name in self._fields}
+        return _raise_if_unknown(key, self._converted(key), [])
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key in self._fields
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+
 def _props(properties: Any) -> Any:
-    """A resource's properties as pulumi-policy hands them to policies: plain values behind an unknown-checking
-    proxy (so reading a value unknown during preview raises ``UnknownValueError``)."""
-    return unknown_checking_proxy(deserialize_properties(json_format.MessageToDict(properties)))
+    """A resource's properties as pulumi-policy hands them to policies (see :class:`LazyProps`)."""
+    return LazyProps(properties)
 
 
 def make_servicer(types_by_policy: Mapping[str, tuple[str, ...]]) -> type:
@@ -168,24 +227,44 @@ def make_servicer(types_by_policy: Mapping[str, tuple[str, ...]]) -> type:
                 enforcementLevel=self._map_enforcement_level(upstream.EnforcementLevel.ADVISORY),
             ))
 
+        def Configure(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC method name
+            self.__dict__["_plans"] = {}
+            return super().Configure(request, context)
+
+        def _plan(self, resource_type: str) -> list[tuple[Any, Any]]:
+            """The resource policies that apply to ``resource_type``, in the pack's order, with their enforcement
+            level (``None``: the policy does not implement validate). Worked out once per type and configuration
+            instead of for every resource."""
+            plans: dict[str, list[tuple[Any, Any]]] = self.__dict__.setdefault("_plans", {})
+            plan = plans.get(resource_type)
+            if plan is None:
+                kind, plan = canonical(resource_type), []
+                for policy in self._policies():
+                    level = self._get_enforcement_level(policy)
+                    if level == upstream.EnforcementLevel.DISABLED or not isinstance(
+                            policy, upstream.ResourceValidationPolicy):
+                        continue
+                    if not policy.has_validation():
+                        plan.append((policy, None))
+                        continue
+                    types = types_by_policy.get(policy.name)
+                    if types is not None and "*" not in types and kind not in types:
+                        continue
+                    if level == upstream.EnforcementLevel.REMEDIATE:
+                        level = upstream.EnforcementLevel.MANDATORY
+                    plan.append((policy, level))
+                plans[resource_type] = plan
+            return plan
+
         def Analyze(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC method name
             self._configure_runtime_settings()
             response = proto.AnalyzeResponse()
             shared: tuple[Any, Any, Any] | None = None
-            for policy in self._policies():
-                level = self._get_enforcement_level(policy)
-                if level == upstream.EnforcementLevel.DISABLED or not isinstance(
-                        policy, upstream.ResourceValidationPolicy):
-                    continue
-                if not policy.has_validation():
+            for policy, level in self._plan(request.type):
+                if level is None:
                     response.not_applicable.append(proto.PolicyNotApplicable(
                         policy_name=policy.name, reason="Policy does not implement validate"))
                     continue
-                types = types_by_policy.get(policy.name)
-                if types is not None and "*" not in types and canonical(request.type) not in types:
-                    continue
-                if level == upstream.EnforcementLevel.REMEDIATE:
-                    level = upstream.EnforcementLevel.MANDATORY
                 report = self._create_report_violation(response, policy.name, policy.description, level,
                                                        policy.severity)
                 if shared is None:
@@ -241,7 +320,8 @@ def make_servicer(types_by_policy: Mapping[str, tuple[str, ...]]) -> type:
                                                        policy.severity)
                 if resources is None:
                     resources = self._stack_resources(request)
-                args = upstream.StackValidationArgs(list(resources), self._get_policy_config(policy.name),
+                # Every policy gets the same list (no rule changes it), so they share one graph index (Links.of).
+                args = upstream.StackValidationArgs(resources, self._get_policy_config(policy.name),
                                                     self._PolicyAnalyzerServicer__stack_tags)
                 try:
                     with _evaluating(policy.name, ""):

@@ -90,7 +90,7 @@ def cluster_zero(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     remediation="Reference the base image by an explicit version tag or, better, a digest (@sha256:...), and move "
                 "it forward deliberately.",
     url=f"{ML_DOCS}/concept-environments",
-    refs=Refs(mcsb=("PV-6", "AM-5"), azure_policy=("Kubernetes: container images should not use latest",)),
+    refs=Refs(mcsb=("PV-6", "AM-5")),
 )
 def image_pinned(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     image = get(r.props, "properties.image")
@@ -210,7 +210,9 @@ def deployment_environment(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]
     remediation="Set autoUpgradeProfile.upgradeChannel (patch or stable) and autoUpgradeProfile."
                 "nodeOSUpgradeChannel (NodeImage or SecurityPatch), with a maintenance window.",
     url=f"{AKS_DOCS}/auto-upgrade-cluster",
-    refs=Refs(mcsb=("PV-6",), azure_policy=("04408ca5-aa10-42ce-8536-98955cdddd4c",), checkov=("CKV_AZURE_171",),
+    refs=Refs(mcsb=("PV-6",),
+              azure_policy=("04408ca5-aa10-42ce-8536-98955cdddd4c", "5c345cdf-2049-47e0-b8fe-b0e96bc2df35"),
+              checkov=("CKV_AZURE_171",),
               psrule=("Azure.AKS.AutoUpgrade", "Azure.AKS.NodeAutoUpgrade")),
     config={
         "upgradeChannels": setting("array", ["patch", "stable", "rapid"], "Accepted upgradeChannel values.",

@@ -163,7 +163,7 @@ def variable_group_secrets(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]
 def prod_environment_checks(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]
                             ) -> Iterator[tuple[str, str | None]]:
     pattern = re.compile(cfg["productionPattern"], re.I)
-    links = Links(resources)
+    links = Links.of(resources)
     approvals = [(c, links.targets(c, [peek(c.props, "targetResourceId")], prop="targetResourceId"))
                  for c in of_type(resources, ADO_CHECK_APPROVAL)]
     branch_controls = [(c, links.targets(c, [peek(c.props, "targetResourceId")], prop="targetResourceId"))

@@ -127,7 +127,7 @@ def least_privilege(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     },
 )
 def assignment_scope(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]) -> Iterator[tuple[str, str | None]]:
-    links = Links(resources)
+    links = Links.of(resources)
     by_urn = {r.urn: r for r in resources}
     principals: dict[str, str] = {}  # known principal id -> URN of the identity (or resource) it belongs to
     for resource in resources:
@@ -136,14 +136,22 @@ def assignment_scope(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]
             if principal:
                 principals.setdefault(principal.lower(), resource.urn)
 
-    def team(urns: set[str]) -> str | None:
-        """The team tag of the first of ``urns`` (or of what it lives in) that has one."""
-        for urn in sorted(u for u in urns if u in by_urn):
+    owners: dict[str, str | None] = {}
+
+    def owner(urn: str) -> str | None:
+        """The team tag of ``urn``, or else of the first resource it lives in that has one (once per resource)."""
+        if urn not in owners:
+            owners[urn] = None
             for candidate in (urn, *sorted(links.containers(by_urn[urn]) & by_urn.keys())):
                 value = known_str(peek(peek(by_urn[candidate].props, "tags"), cfg["teamTag"]))
                 if value:
-                    return value
-        return None
+                    owners[urn] = value
+                    break
+        return owners[urn]
+
+    def team(urns: set[str]) -> str | None:
+        """The team of the first of ``urns`` that has one."""
+        return next((t for t in map(owner, sorted(u for u in urns if u in by_urn)) if t), None)
 
     shared = set(cfg["sharedTeams"])
     for assignment in of_type(resources, ROLE_ASSIGNMENT):
@@ -189,7 +197,7 @@ LOCKED = {"storage account": STORAGE_ACCOUNT, "Key Vault": KEY_VAULT, "container
 def protected(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]) -> Iterator[tuple[str, str | None]]:
     if not cfg["required"]:
         return
-    links = Links(resources)
+    links = Links.of(resources)
     locks = [lk for lk in of_type(resources, LOCK) if lk.props.get("level") == "CanNotDelete"]
     # scope is a path parameter (no output): linked through its property dependency, or the lock's own id.
     locked = links.referenced(locks, lambda lk: [peek(lk.props, "scope")], prop="scope", own_id=True)

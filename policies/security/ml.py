@@ -49,7 +49,7 @@ def workspace_public_network(r: Resource, cfg: Mapping[str, Any]) -> Iterator[st
     remediation="Set managedNetwork.isolationMode to AllowOnlyApprovedOutbound and add FQDN, service tag or private "
                 "endpoint outbound rules for what jobs need.",
     url=f"{DOCS}/how-to-managed-network",
-    refs=Refs(mcsb=("NS-2",), azure_policy=("Machine Learning category: managed network, approved outbound only",)),
+    refs=Refs(mcsb=("NS-2",), azure_policy=("6ddb1705-c8cf-450e-aa4b-19ad6703c440",)),
 )
 def workspace_outbound(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     yield from expect(r.props, "managedNetwork.isolationMode", "AllowOnlyApprovedOutbound")
@@ -207,7 +207,7 @@ def compute_identity(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
 )
 def compute_network(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]) -> Iterator[tuple[str, str | None]]:
     workspaces = {w.urn: w for w in of_type(resources, ML_WORKSPACE)}
-    links = Links(resources)
+    links = Links.of(resources)
     for compute in of_type(resources, ML_COMPUTE):
         if is_set(compute.props, "properties.properties.subnet.id"):
             continue
@@ -231,7 +231,7 @@ def compute_network(resources: Sequence[PolicyResource], cfg: Mapping[str, Any])
 )
 def workspace_private_endpoint(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]
                                ) -> Iterator[tuple[str, str | None]]:
-    links = Links(resources)
+    links = Links.of(resources)
     linked: set[str] = set()
     for pep in of_type(resources, PRIVATE_ENDPOINT):
         for key in ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections"):

@@ -32,7 +32,7 @@ DOCS = "https://learn.microsoft.com/azure/azure-monitor"
     severity="high",
     remediation="Set disableLocalAuth to true and give senders the Monitoring Metrics Publisher role.",
     url=f"{DOCS}/app/azure-ad-authentication",
-    refs=Refs(mcsb=("IM-1",), azure_policy=("Monitoring category: Application Insights local authentication",)),
+    refs=Refs(mcsb=("IM-1",), azure_policy=("199d5677-e4d9-4264-9465-efe1839c06bd",)),
 )
 def appi_local_auth(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     if r.props.get("disableLocalAuth") is not True:
@@ -62,7 +62,8 @@ def appi_workspace(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     remediation="Set publicNetworkAccessForIngestion and publicNetworkAccessForQuery to Disabled once an Azure "
                 "Monitor Private Link Scope (AMPLS) connects the senders; without AMPLS telemetry stops arriving.",
     url=f"{DOCS}/logs/private-link-security",
-    refs=Refs(mcsb=("NS-2",), azure_policy=("Monitoring category: Application Insights public network access",)),
+    refs=Refs(mcsb=("NS-2",),
+              azure_policy=("1bc02227-0cb6-4e11-8f53-eb0b22eab7e8", "dddfa1af-dcd6-42f4-b5b0-e1db01e0b405")),
 )
 def appi_public(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     yield from _private_ingestion_and_query(r)
@@ -139,7 +140,7 @@ def diagnostics(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]) -> 
     # workspaceId unknown on a first preview still names a workspace; resourceUri is a path parameter, so it is
     # no output: the setting is linked through its property dependency, or through its own id once known.
     settings = [d for d in of_type(resources, DIAGNOSTIC_SETTING) if is_set(d.props, "workspaceId")]
-    diagnosed = Links(resources).referenced(settings, lambda d: [peek(d.props, "resourceUri")], prop="resourceUri",
+    diagnosed = Links.of(resources).referenced(settings, lambda d: [peek(d.props, "resourceUri")], prop="resourceUri",
                                             own_id=True)
     for resource in of_type(resources, *cfg["resourceTypes"]):
         if resource.urn not in diagnosed:
