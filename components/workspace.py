@@ -230,7 +230,10 @@ class Workspace(pulumi.ComponentResource):
                 default_action=storage.DefaultAction.DENY if args.network_default_deny else storage.DefaultAction.ALLOW,
                 bypass="AzureServices",
             ),
-            sas_policy=storage.SasPolicyArgs(sas_expiration_period="1.00:00:00", expiration_action="Log"),
+            # No local users (SFTP/NFS passwords, SSH keys and their own shared keys bypass Entra authorization), and
+            # SAS tokens valid longer than the policy are refused, not only logged (security-storage-*).
+            is_local_user_enabled=False,
+            sas_policy=storage.SasPolicyArgs(sas_expiration_period="1.00:00:00", expiration_action="Block"),
             encryption=storage.EncryptionArgs(
                 key_source="Microsoft.Storage",
                 require_infrastructure_encryption=True,
@@ -285,6 +288,9 @@ class Workspace(pulumi.ComponentResource):
             admin_user_enabled=False,
             anonymous_pull_enabled=False,
             public_network_access="Disabled" if args.registry_premium else "Enabled",
+            # Premium only: layers come from <name>.<region>.data.azurecr.io, not the *.blob.core.windows.net
+            # wildcard (a private endpoint enables it anyway; container-registry-dedicated-data-endpoints).
+            data_endpoint_enabled=True if args.registry_premium else None,
             network_rule_bypass_options="AzureServices",
             # Premium-only policies: untagged manifests expire, and artifacts cannot be exported (exfiltration).
             policies=containerregistry.PoliciesArgs(
@@ -385,6 +391,13 @@ class Workspace(pulumi.ComponentResource):
             send_diagnostics(self, f"{name}-st", st.id, log_analytics_id, logs=False, metric_category="Transaction"),
             send_diagnostics(self, f"{name}-st-blob", st.id.apply(lambda i: f"{i}/blobServices/default"),
                              log_analytics_id, metric_category="Transaction"),
+        ]
+        # Every storage service logs its reads, writes and deletes (Azure Policy's "Configure diagnostic settings for
+        # File/Queue/Table Services to Log Analytics workspace"; security-diagnostics-enabled).
+        extensions["st"] += [
+            send_diagnostics(self, f"{name}-st-{service}", st.id.apply(lambda i, s=service: f"{i}/{s}Services/default"),
+                             log_analytics_id, metric_category="Transaction")
+            for service in ("file", "queue", "table")
         ]
         extensions["kv"].append(send_diagnostics(self, f"{name}-kv", kv.id, log_analytics_id))
         extensions["cr"].append(send_diagnostics(self, f"{name}-cr", cr.id, log_analytics_id))

@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
 from policies import governance, patching, security
 from policies.generated import ROOT, write_or_check
-from policies.lib.coverage import ANCHORS, PROD_EXCEPTIONS
+from policies.lib.coverage import ANCHORS, PROD_EXCEPTIONS, SOURCES, load_anchors
 from policies.lib.packconfig import PolicyConfig, PolicyInfo, load_pack_config, reconcile
 from policies.lib.rules import Rule, RuleSet
 
@@ -118,7 +119,53 @@ def render() -> str:
         cell = ", ".join(f"`{r}`" for r in covered) if not isinstance(covered, str) else covered
         lines.append(f"| {resource} | {check.replace('|', '/')} | {cell} |")
     lines.append("")
+    lines += _coverage_tables()
     return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "/").replace("\n", " ")
+
+
+def _coverage_tables() -> list[str]:
+    """Every rule of the four anchor rule sets (``policies/lib/anchors``): the rules that cite it, or the reason
+    none does; then the rules no anchor has, with the page that states their requirement."""
+    rules = [rule for rs in PACKS.values() for rule in rs.rules]
+    tables = load_anchors()
+    lines = [
+        "## Coverage of the anchor rule sets, rule by rule",
+        "",
+        "Every rule of Azure Policy (built-in definitions), Checkov, PSRule for Azure and ADOScanner for the resource "
+        "types the platform and its teams use (tables and source commits in `policies/lib/anchors/`): the rules of "
+        "the packs that cite it, or why none does. A reason starts with its category.",
+        "",
+        "| Source | Anchor rules | Covered by a rule | Not applicable, by reason |",
+        "|---|---|---|---|",
+    ]
+    sections: list[str] = []
+    for source, (shown, field) in SOURCES.items():
+        citing: dict[str, list[str]] = {}
+        for rule in rules:
+            for anchor in getattr(rule.refs, field):
+                citing.setdefault(anchor, []).append(rule.name)
+        anchors = tables[source]
+        categories = Counter(a.reason.split(":", 1)[0] for a in anchors if a.reason)
+        covered = sum(1 for a in anchors if a.id in citing)
+        lines.append(f"| {shown} | {len(anchors)} | {covered} | "
+                     + ", ".join(f"{k} {n}" for k, n in sorted(categories.items())) + " |")
+        sections += [f"### {shown}", "", "| Id | Title | Resource | Rule or reason |", "|---|---|---|---|"]
+        for anchor in sorted(anchors, key=lambda a: a.id.lower()):
+            verdict = ", ".join(f"`{r}`" for r in sorted(citing[anchor.id])) if anchor.id in citing else anchor.reason
+            sections.append(f"| `{anchor.id}` | {_cell(anchor.title)} | {_cell(anchor.resource)} | {_cell(verdict)} |")
+        sections.append("")
+    beyond = sorted((r for r in rules if not any(getattr(r.refs, f) for _, f in SOURCES.values())),
+                    key=lambda r: r.name)
+    lines += ["", "### Rules beyond the anchors", "",
+              "No anchor rule set checks these; each follows the Microsoft (or Pulumi) page named.", "",
+              "| Rule | Source page |", "|---|---|"]
+    lines += [f"| `{r.name}` | {r.url} |" for r in beyond]
+    lines.append("")
+    return lines + sections
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,6 +23,9 @@ RG = f"{SUB}/resourceGroups/rg-mlops-fraud-prod-weu"
 TAGS = {"owner": "ml@contoso.com", "cost-center": "CC-1", "data-classification": "internal"}
 WHERE = {"location": "westeurope", "tags": TAGS}
 AS_OF = "2026-11-21"
+#: What a diagnostic setting sends: every log and every metric.
+LOGGED = {"logs": [{"categoryGroup": "allLogs", "enabled": True}],
+          "metrics": [{"category": "AllMetrics", "enabled": True}]}
 
 CONDA = """\
 name: train
@@ -102,7 +105,8 @@ GOOD: dict[str, dict[str, Any]] = {
         "allowBlobPublicAccess": False,
         "networkRuleSet": {"defaultAction": "Deny", "bypass": "AzureServices"},
         "allowSharedKeyAccess": False,
-        "sasPolicy": {"sasExpirationPeriod": "1.00:00:00", "expirationAction": "Log"},
+        "sasPolicy": {"sasExpirationPeriod": "1.00:00:00", "expirationAction": "Block"},
+        "isLocalUserEnabled": False,
         "encryption": {"requireInfrastructureEncryption": True, "keySource": "Microsoft.Storage"},
         "allowCrossTenantReplication": False,
     },
@@ -150,6 +154,7 @@ GOOD: dict[str, dict[str, Any]] = {
         "workspaceResourceId": f"{RG}/providers/x/log",
         "publicNetworkAccessForIngestion": "Disabled",
         "publicNetworkAccessForQuery": "Disabled",
+        "forceCustomerStorageForProfiler": True,
     },
     "loganalytics": {
         **WHERE,
@@ -1179,10 +1184,10 @@ def stack_cases() -> list[Case]:
     law = linked("loganalytics", "law")
     vault = linked("vault", "kv")
     diag_kv = linked(tokens.DIAGNOSTIC_SETTING, "kv-diag",
-                     {"resourceUri": Ref(vault.resolved_urn), "workspaceId": Ref(law.resolved_urn), "logs": []},
+                     {"resourceUri": Ref(vault.resolved_urn), "workspaceId": Ref(law.resolved_urn), **LOGGED},
                      extends=Ref(vault.resolved_urn))
     diag_law = linked(tokens.DIAGNOSTIC_SETTING, "law-diag",
-                      {"resourceUri": Ref(law.resolved_urn), "workspaceId": Ref(law.resolved_urn), "logs": []},
+                      {"resourceUri": Ref(law.resolved_urn), "workspaceId": Ref(law.resolved_urn), **LOGGED},
                       extends=Ref(law.resolved_urn))
     storage = linked("storage", "st", {**GOOD["storage"], "resourceGroupName": Ref(rg.resolved_urn, "name")},
                      protect=True)
@@ -1207,7 +1212,7 @@ def stack_cases() -> list[Case]:
     approval = linked(tokens.ADO_CHECK_APPROVAL, "approval", {
         "requesterCanApprove": False, "targetResourceType": "environment", "targetResourceId": Ref(env.resolved_urn)})
     branch = linked(tokens.ADO_CHECK_BRANCH_CONTROL, "branch", {
-        "verifyBranchProtection": True, "targetResourceType": "environment",
+        "verifyBranchProtection": True, "targetResourceType": "environment", "allowedBranches": "refs/heads/main",
         "targetResourceId": Ref(env.resolved_urn)})
     group = linked("azure-native:monitor:ActionGroup", "ag", {**WHERE, "groupShortName": "ml", "enabled": True})
     actions = [{"actionGroupId": Ref(group.resolved_urn)}]

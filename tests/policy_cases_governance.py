@@ -5,19 +5,219 @@ Helpers and how cases run: ``policy_cases.py``.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
-from policy_cases import Case
+import policy_cases
+from policy_cases import RG, SUB, TAGS, WHERE, Case, Ref, bad, good, linked, put
+
+from policies.harness import Resource
+from policies.lib import types as tokens
+
+PRIVATE_ZONE = "azure-native:privatedns:PrivateZone"
+HUB = f"{SUB}/resourceGroups/rg-hub-network-prod-weu/providers/Microsoft.Network/privateDnsZones/"
+ML_ZONES = ("privatelink.api.azureml.ms", "privatelink.notebooks.azure.net")
+INSTANCE_ACTIONS = [
+    "Microsoft.MachineLearningServices/workspaces/read",
+    "Microsoft.MachineLearningServices/workspaces/computes/read",
+    "Microsoft.MachineLearningServices/workspaces/computes/start/action",
+    "Microsoft.MachineLearningServices/workspaces/computes/stop/action",
+]
 
 #: Compliant resources of this area, by kind (added to ``policy_cases.GOOD``; each must pass every rule of every pack).
-GOOD: dict[str, dict[str, Any]] = {}
+GOOD: dict[str, dict[str, Any]] = {
+    "gov-roledef": {
+        "roleName": "ML compute instance user (mlops shared prod weu)",
+        "roleType": "CustomRole",
+        "scope": SUB,
+        "permissions": [{"actions": INSTANCE_ACTIONS}],
+        "assignableScopes": [RG],
+    },
+    "gov-pep": {
+        **WHERE,
+        "privateEndpointName": "pep-mlops-fraud-blob-prod-weu",
+        "subnet": {"id": f"{SUB}/resourceGroups/rg-hub/providers/Microsoft.Network/virtualNetworks/vnet/subnets/pe"},
+        "privateLinkServiceConnections": [{
+            "name": "pep-mlops-fraud-blob-prod-weu-blob", "groupIds": ["blob"],
+            "privateLinkServiceId": f"{RG}/providers/Microsoft.Storage/storageAccounts/stmlopsfraudprodweu",
+        }],
+    },
+    "gov-dnszonegroup": {
+        "privateDnsZoneGroupName": "default",
+        "privateDnsZoneConfigs": [{"name": "blob", "privateDnsZoneId": f"{HUB}privatelink.blob.core.windows.net"}],
+    },
+    "gov-metricalert": {
+        "location": "global", "tags": TAGS, "enabled": True, "autoMitigate": True, "evaluationFrequency": "PT5M",
+        "windowSize": "PT15M", "scopes": [f"{RG}/providers/Microsoft.MachineLearningServices/workspaces/ws"],
+    },
+    "gov-queryrule": {**WHERE, "enabled": True, "evaluationFrequency": "PT5M", "windowSize": "PT15M"},
+}
 #: Their Pulumi types (added to ``policy_cases.TYPES``).
-TYPES: dict[str, str] = {}
+TYPES: dict[str, str] = {
+    "gov-roledef": tokens.ROLE_DEFINITION,
+    "gov-pep": tokens.PRIVATE_ENDPOINT,
+    "gov-dnszonegroup": tokens.PRIVATE_DNS_ZONE_GROUP,
+    "gov-metricalert": tokens.METRIC_ALERT,
+    "gov-queryrule": tokens.SCHEDULED_QUERY_RULE,
+}
+# Ids of the stack cases' zone groups and zones (``linked``): <endpoint id>/privateDnsZoneGroups/<name> and
+# .../privateDnsZones/<zone name>, as Azure gives them.
+policy_cases._ARM_TYPES.setdefault(tokens.PRIVATE_DNS_ZONE_GROUP, "Microsoft.Network/privateEndpoints")
+policy_cases._ARM_TYPES.setdefault(PRIVATE_ZONE, "Microsoft.Network/privateDnsZones")
+
+ROLE = "security-roledefinition-least-privilege"
+NAMES = "governance-resource-name-valid"
+PE_NAME_RULE = ("2-64 alphanumerics, underscores, periods and hyphens, starting with an alphanumeric, ending with an "
+                "alphanumeric or underscore")
+KV_NAME_RULE = ("3-24 alphanumerics and hyphens, starting with a letter, ending with a letter or number, without "
+                "consecutive hyphens")
+
+
+def _named(kind: str, key: str, name: str) -> Resource:
+    return bad(kind, put(key, name))
 
 
 def resource_cases() -> list[Case]:
-    return []
+    c = Case
+    return [
+        # --- security: custom role definitions ---
+        c(ROLE, [good("gov-roledef")]),
+        # Assignable scopes created in the same deployment are unknown on a first preview.
+        c(ROLE, [bad("gov-roledef", put("assignableScopes", [policy_cases.UNKNOWN]))]),
+        c(
+            ROLE,
+            [bad("gov-roledef", put("permissions", [{"actions": ["*"], "notActions": ["Microsoft.Authorization/*"]},
+                                                    {"actions": ["*/read"], "dataActions": ["*"]}]))],
+            ["permissions[0].actions grants '*'; list the specific actions the role needs",
+             "permissions[1].dataActions grants '*'; list the specific actions the role needs"],
+        ),
+        c(
+            ROLE,
+            [bad("gov-roledef", put("permissions", [{"actions": ["microsoft.authorization/roleAssignments/write"]}]))],
+            ["permissions[0].actions grants 'microsoft.authorization/roleAssignments/write'; list the specific "
+             "actions the role needs"],
+        ),
+        c(
+            ROLE,
+            [bad("gov-roledef", put("assignableScopes", [SUB, "/", "/providers/Microsoft.Management/managementGroups/"
+                                                                     "mg-root", RG]))],
+            [f"assignableScopes holds '{SUB}' (subscription scope); make the role assignable only at resource or "
+             "resource group scope",
+             "assignableScopes holds '/' (root scope); make the role assignable only at resource or resource group "
+             "scope",
+             "assignableScopes holds '/providers/Microsoft.Management/managementGroups/mg-root' (management group "
+             "scope); make the role assignable only at resource or resource group scope"],
+        ),
+        c(ROLE, [good("gov-roledef")], ["the stack defines a custom role; custom roles are not allowed here (use a "
+                                        "built-in role)"], config={"customRolesAllowed": False}),
+        # --- governance: names ---
+        c(NAMES, [good("storage"), good("vault"), good("registry"), good("gov-pep")]),
+        c(NAMES, [_named("storage", "accountName", "stmlopsfraudprodweu"), _named("vault", "vaultName", "kv-ml-prod1"),
+                  _named("secret", "secretName", "db-password"), _named("key", "keyName", "cmk-1"),
+                  _named("registry", "registryName", "crmlopsfraudprod"),
+                  _named("loganalytics", "workspaceName", "log-mlops-prod-weu"),
+                  _named("appinsights", "resourceName", "appi-mlops-fraud-prod-weu"),
+                  _named("gov-pep", "privateEndpointName", "pep_x")]),
+        # Names computed from other resources are not known until then.
+        c(NAMES, [_named("storage", "accountName", policy_cases.UNKNOWN)]),
+        c(NAMES, [_named("storage", "accountName", "st-MLops")],
+          ["accountName 'st-MLops' is not a valid name: use 3-24 lowercase letters and numbers"]),
+        c(NAMES, [_named("vault", "vaultName", "kv--ml"), _named("vault", "vaultName", "1kv-ml"),
+                  _named("vault", "vaultName", "kv-mlops-fraud-prod-weu-01")],
+          [f"vaultName 'kv--ml' is not a valid name: use {KV_NAME_RULE}",
+           f"vaultName '1kv-ml' is not a valid name: use {KV_NAME_RULE}",
+           f"vaultName 'kv-mlops-fraud-prod-weu-01' is not a valid name: use {KV_NAME_RULE}"]),
+        c(NAMES, [_named("secret", "secretName", "db_password"), _named("registry", "registryName", "cr-ml")],
+          ["secretName 'db_password' is not a valid name: use 1-127 alphanumerics and hyphens",
+           "registryName 'cr-ml' is not a valid name: use 5-50 alphanumerics"]),
+        c(NAMES, [_named("loganalytics", "workspaceName", "log-"), _named("appinsights", "resourceName", "appi.")],
+          ["workspaceName 'log-' is not a valid name: use 4-63 alphanumerics and hyphens, starting and ending with "
+           "an alphanumeric",
+           "resourceName 'appi.' is not a valid name: use 1-260 characters without %&\\?/ or control characters, "
+           "not ending with a space or period"]),
+        c(NAMES, [_named("gov-pep", "privateEndpointName", "pep-" + "x" * 61), _named("gov-pep", "privateEndpointName",
+                                                                                     "pep-")],
+          [f"privateEndpointName '{'pep-' + 'x' * 61}' is not a valid name: use {PE_NAME_RULE}",
+           f"privateEndpointName 'pep-' is not a valid name: use {PE_NAME_RULE}"]),
+        c(NAMES, [_named("storage", "accountName", "mlopsfraud")],
+          ["accountName 'mlopsfraud' does not follow the naming convention '^st[a-z0-9]+$'"],
+          config={"namePatterns": {tokens.STORAGE_ACCOUNT: "^st[a-z0-9]+$"}}),
+        # --- governance: storage replication ---
+        c("governance-storage-sku-allowed", [bad("storage", put("sku", {"name": "Standard_RAGZRS"})),
+                                             good("storage")]),
+        c("governance-storage-sku-allowed", [bad("storage", put("sku", {"name": "Standard_LRS"}))],
+          ["sku.name is 'Standard_LRS'; use one of Standard_GRS, Standard_RAGRS, Standard_GZRS, Standard_RAGZRS"]),
+        c("governance-storage-sku-allowed", [bad("storage", put("sku", {"name": "Standard_LRS"}))],
+          config={"allowedSkus": ["Standard_LRS", "Standard_GRS"]}),
+        # --- governance: alert tuning ---
+        c("governance-alerts-tuned", [good("gov-metricalert"), good("gov-queryrule"),
+                                      bad("gov-metricalert", put("autoMitigate", None)),
+                                      bad("gov-queryrule", put("evaluationFrequency", "PT15M"))]),
+        c("governance-alerts-tuned", [bad("gov-metricalert", put("autoMitigate", False)),
+                                      bad("gov-queryrule", put("evaluationFrequency", "PT1M"))],
+          ["autoMitigate is false; let the alert resolve itself (true, the default)",
+           "evaluationFrequency is PT1M; at least PT5M is required"]),
+        # --- governance: tag values ---
+        c("governance-tags-required", [good("storage")],
+          config={"tagValuePatterns": {"data-classification": "(?i)internal|confidential"}}),
+        c("governance-tags-required",
+          [bad("storage", put("tags", {**TAGS, "environment": "prod", "data-classification": "public"})),
+           bad("vault", put("tags", TAGS))],
+          ["tag data-classification is 'public'; it must match '(?i)internal|confidential'",
+           "missing tags: environment"],
+          config={"tagValuePatterns": {"data-classification": "(?i)internal|confidential", "environment": "prod"}}),
+    ]
 
 
 def stack_cases() -> list[Case]:
-    return []
+    """Whole-stack cases; each runs in every phase and must report the same."""
+    c = Case
+    ws_id = f"{RG}/providers/Microsoft.MachineLearningServices/workspaces/mlw"
+
+    def endpoint(name: str, group: str, key: str = "privateLinkServiceConnections") -> Resource:
+        return linked(tokens.PRIVATE_ENDPOINT, name, {
+            **WHERE, "privateEndpointName": name,
+            key: [{"name": name, "groupIds": [group], "privateLinkServiceId": ws_id}]})
+
+    def zone_group(target: Resource, *zone_ids: Any) -> Resource:
+        return linked(tokens.PRIVATE_DNS_ZONE_GROUP, f"{target.name}-dns", {
+            "privateEndpointName": Ref(target.resolved_urn, "name"), "privateDnsZoneGroupName": "default",
+            "resourceGroupName": RG.rsplit("/", 1)[-1],
+            "privateDnsZoneConfigs": [{"name": f"zone{i}", "privateDnsZoneId": zone_id}
+                                      for i, zone_id in enumerate(zone_ids)]},
+            azure_name=f"{target.name}/privateDnsZoneGroups/default")
+
+    pep_ml = endpoint("pep-mlw", "amlworkspace")
+    pep_blob = endpoint("pep-blob", "blob", "manualPrivateLinkServiceConnections")
+    pep_other = endpoint("pep-sql", "sqlServer")
+    zone = linked(PRIVATE_ZONE, "zone-notebooks", {"location": "global", "tags": TAGS},
+                  azure_name="privatelink.notebooks.azure.net")
+    dns = "security-privateendpoint-dns-zone-group"
+
+    rg = linked("azure-native:resources:ResourceGroup", "rg", {"location": "westeurope", "tags": TAGS},
+                azure_name=RG.rsplit("/", 1)[-1])
+
+    def in_rg(kind: str, name: str, **props: Any) -> Resource:
+        return linked(kind, name, {**copy.deepcopy(policy_cases.GOOD[kind]), **props,
+                                   "resourceGroupName": Ref(rg.resolved_urn, "name")})
+
+    where = "governance-location-matches-resource-group"
+    return [
+        c(dns, [pep_ml, zone_group(pep_ml, *(HUB + z for z in ML_ZONES)), pep_blob,
+                zone_group(pep_blob, HUB + "privatelink.blob.core.windows.net"), pep_other], stack=True),
+        # A zone created in the same deployment: unknown on a first preview, its id names it after up.
+        c(dns, [pep_ml, zone, zone_group(pep_ml, HUB + ML_ZONES[0], Ref(zone.resolved_urn))], stack=True),
+        c(
+            dns,
+            [pep_ml, zone_group(pep_ml, HUB + ML_ZONES[0]), pep_blob],
+            ["pep-mlw (PrivateEndpoint): its private DNS zone groups do not link privatelink.notebooks.azure.net "
+             "(sub-resource amlworkspace)",
+             "pep-blob (PrivateEndpoint) has no private DNS zone group; sub-resource blob needs "
+             "privatelink.blob.core.windows.net"],
+            stack=True,
+        ),
+        c(dns, [pep_blob], config={"required": False}, stack=True),
+        c(where, [rg, in_rg("storage", "st"), in_rg("gov-metricalert", "alert")], stack=True),
+        c(where, [rg, in_rg("storage", "st", location="northeurope"), in_rg("vault", "kv")],
+          ["st (StorageAccount) is in 'northeurope' but its resource group is in 'westeurope'"], stack=True),
+    ]

@@ -4,16 +4,31 @@ applies them, unknown and secret values, and errors."""
 from __future__ import annotations
 
 import json
+import math
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
-from policy_cases import good
+from google.protobuf import json_format
+from google.protobuf.struct_pb2 import Struct
+from policy_cases import GOOD, good
+from pulumi_policy.deserialize import deserialize_properties
+from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
-from policies.harness import UNKNOWN, HarnessError, PolicyPackProcess, Resource, Secret, pack_python
+from policies.harness import (
+    UNKNOWN,
+    HarnessError,
+    PolicyPackProcess,
+    Resource,
+    Secret,
+    analyze_request,
+    pack_python,
+)
 from policies.lib.manifest import read_manifest
 from policies.lib.packconfig import PackConfigError, PolicyInfo, load_pack_config, parse_pack_config, reconcile
+from policies.lib.servicer import LazyProps, struct_to_dict
 from policies.lib.types import STORAGE_ACCOUNT
 
 POLICIES = [
@@ -95,7 +110,8 @@ def test_config_files(tmp_path: Path) -> None:
 
 def test_configure_changes_levels_and_settings_in_the_running_pack(security: PolicyPackProcess) -> None:
     storage = Resource(STORAGE_ACCOUNT, "st", {**good("storage").properties, "enableHttpsTrafficOnly": False,
-                                                "sasPolicy": {"sasExpirationPeriod": "5.00:00:00"}})
+                                                "sasPolicy": {"sasExpirationPeriod": "5.00:00:00",
+                                                              "expirationAction": "Block"}})
     security.configure({"security-storage-https-only": "mandatory"})
     levels = {v.policy: v.level for v in security.analyze(storage)}
     assert levels == {"security-storage-https-only": "mandatory"}
@@ -114,10 +130,11 @@ def test_file_overrides_merge_over_the_file_before_reconciliation(security: Poli
                                      overrides={"security-storage-sas-expiry-policy": {"maxDays": 3},
                                                 "security-loganalytics-retention": {"minDays": 120}})
     assert config["security-storage-sas-expiry-policy"].enforcement_level == "mandatory"  # from the file's "all"
-    assert config["security-storage-sas-expiry-policy"].properties == {"maxDays": 3}
+    assert config["security-storage-sas-expiry-policy"].properties == {"maxDays": 3, "expirationAction": "Block"}
     assert config["security-loganalytics-retention"].properties == {"minDays": 120}  # over the file's 90
     storage = Resource(STORAGE_ACCOUNT, "st", {**good("storage").properties,
-                                                "sasPolicy": {"sasExpirationPeriod": "5.00:00:00"}})
+                                                "sasPolicy": {"sasExpirationPeriod": "5.00:00:00",
+                                                              "expirationAction": "Block"}})
     assert [(v.policy, v.level) for v in security.analyze(storage)] == [
         ("security-storage-sas-expiry-policy", "mandatory")]
     security.configure()
@@ -152,3 +169,49 @@ def test_the_pack_virtualenv_is_resolved_like_the_cli(tmp_path: Path) -> None:
     (tmp_path / "venv" / "bin").mkdir(parents=True)
     (tmp_path / "venv" / "bin" / "python").write_text("")
     assert pack_python(tmp_path) == str(tmp_path / "venv" / "bin" / "python")
+
+
+def _read_all(value: Any) -> Any:
+    """Everything a rule can read from ``value``, reading each key and index (unknowns as their error message)."""
+    if isinstance(value, Mapping):
+        found: dict[str, Any] = {}
+        for key in value:
+            try:
+                found[key] = _read_all(value[key])
+            except UnknownValueError as error:
+                found[key] = ("unknown", error.message)
+        return found
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        items: list[Any] = []
+        for index in range(len(value)):
+            try:
+                items.append(_read_all(value[index]))
+            except UnknownValueError as error:
+                items.append(("unknown", error.message))
+        return items
+    return value
+
+
+def test_lazy_properties_read_exactly_as_pulumi_policy_hands_them_over() -> None:
+    tricky = {"flag": UNKNOWN, "nested": {"list": [1, 2.5, UNKNOWN, {"deep": UNKNOWN}], "secret": Secret("s3cret")},
+              "empty": {}, "none": None, "text": "x", "number": 3}
+    resources = [good(kind) for kind in GOOD] + [Resource(STORAGE_ACCOUNT, "tricky", tricky)]
+    for resource in resources:
+        struct = analyze_request(resource).properties
+        upstream = unknown_checking_proxy(deserialize_properties(json_format.MessageToDict(struct)))
+        lazy = LazyProps(struct)
+        assert _read_all(lazy) == _read_all(upstream), resource.name
+        assert set(lazy) == set(upstream) and len(lazy) == len(upstream)
+        assert "missing" not in lazy and lazy.get("missing") is None and "missing" not in struct.fields
+    assert _read_all(LazyProps(analyze_request(resources[-1]).properties))["nested"]["list"][2][0] == "unknown"
+    with pytest.raises(UnknownValueError) as raised:
+        LazyProps(analyze_request(resources[-1]).properties)["flag"]
+    assert raised.value.message == "string value at .flag can't be known during preview"
+
+
+def test_lazy_properties_refuse_what_json_cannot_carry() -> None:
+    struct = Struct()
+    struct.update({"size": math.inf})
+    with pytest.raises(ValueError, match="not a JSON number"):
+        LazyProps(struct)["size"]
+    assert struct_to_dict(Struct()) == {}

@@ -47,7 +47,8 @@ def test_dev_keeps_advisories_that_prod_fixes() -> None:
                 "security-acr-public-network-disabled", "security-mlworkspace-private-endpoint"} & prod
     # Prod's remaining advisories are the documented exceptions (docs/policies.md).
     assert prod == {"security-acr-quarantine", "security-acr-content-trust",
-                    "security-appinsights-public-access-disabled", "security-loganalytics-public-access-disabled"}
+                    "security-appinsights-public-access-disabled", "security-loganalytics-public-access-disabled",
+                    "security-acr-arm-audience-token-disabled"}
 
 
 def test_an_insecure_prod_variant_is_stopped() -> None:

@@ -44,7 +44,7 @@ def per_team(teams: int, clusters: int, instances: int, prod: bool, with_instanc
         "mlops:ml:ComputeInstance": instances,
         f"{AN}:resources:ResourceGroup": 1 + teams,
         f"{AN}:operationalinsights:Workspace": 1,
-        f"{AN}:monitor:DiagnosticSetting": 1 + 6 * teams,  # LA; storage, blob, vault, registry, appi, workspace
+        f"{AN}:monitor:DiagnosticSetting": 1 + 9 * teams,  # LA; storage + 4 services, vault, registry, appi, workspace
         f"{AN}:applicationinsights:Component": teams,
         f"{AN}:storage:StorageAccount": teams,
         f"{AN}:storage:BlobServiceProperties": teams,
@@ -70,13 +70,13 @@ def per_team(teams: int, clusters: int, instances: int, prod: bool, with_instanc
 def test_dev_resource_types_and_counts() -> None:
     counts = run_stack("dev").counts()
     assert counts == per_team(teams=2, clusters=2, instances=1, prod=False)
-    assert sum(n for t, n in counts.items() if t.startswith(AN)) == 71
+    assert sum(n for t, n in counts.items() if t.startswith(AN)) == 77
 
 
 def test_prod_resource_types_and_counts() -> None:
     counts = run_stack("prod").counts()
     assert counts == per_team(teams=2, clusters=3, instances=2, prod=True)
-    assert sum(n for t, n in counts.items() if t.startswith(AN)) == 102
+    assert sum(n for t, n in counts.items() if t.startswith(AN)) == 108
 
 
 def _workspaces(records: Records) -> list[dict[str, object]]:

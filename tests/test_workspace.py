@@ -263,7 +263,9 @@ def test_diagnostics_go_to_log_analytics_from_every_supporting_resource(minimal:
     diags = {r.inputs["resourceUri"]: r.inputs for r in minimal.of_type(f"{AN}:monitor:DiagnosticSetting")}
     st = by_type["storage:StorageAccount"]
     appi = by_type["applicationinsights:Component"]
-    assert set(diags) == {st, f"{st}/blobServices/default", by_type["keyvault:Vault"], appi,
+    services = {f"{st}/{service}/default" for service in ("blobServices", "fileServices", "queueServices",
+                                                          "tableServices")}
+    assert set(diags) == {st, *services, by_type["keyvault:Vault"], appi,
                           by_type["containerregistry:Registry"], by_type["machinelearningservices:Workspace"], law}
     assert all(d["workspaceId"] == law for d in diags.values())
     all_logs = [{"categoryGroup": "allLogs", "enabled": True}]
@@ -272,7 +274,7 @@ def test_diagnostics_go_to_log_analytics_from_every_supporting_resource(minimal:
         assert diags[by_type[target]]["metrics"] == [{"category": "AllMetrics", "enabled": True}], target
     assert "logs" not in diags[st]  # the account itself only has metrics; logs come from its blob service
     assert diags[st]["metrics"] == [{"category": "Transaction", "enabled": True}]
-    assert diags[f"{st}/blobServices/default"]["logs"] == all_logs
+    assert all(diags[service]["logs"] == all_logs for service in services)
     # Workspace-based App Insights already stores its telemetry in Log Analytics: metrics only, no second copy.
     assert "logs" not in diags[appi]
     assert diags[appi]["metrics"] == [{"category": "AllMetrics", "enabled": True}]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -13,13 +14,22 @@ from ..lib.rules import Refs, Resource, setting
 from ..lib.taggable import TAGGABLE
 from ..lib.types import (
     AKS,
+    APP_INSIGHTS,
     AUTOSCALE_SETTING,
     BUDGET,
+    KEY_VAULT,
+    KEY_VAULT_KEY,
+    KEY_VAULT_SECRET,
+    LOG_ANALYTICS,
     METRIC_ALERT,
     ML_COMPUTE,
     ML_ONLINE_DEPLOYMENT,
     ML_ONLINE_ENDPOINT,
+    PRIVATE_ENDPOINT,
+    REGISTRY,
+    RESOURCE_GROUP,
     SCHEDULED_QUERY_RULE,
+    STORAGE_ACCOUNT,
 )
 from . import RULES
 
@@ -47,12 +57,28 @@ def _kind(r: Resource | PolicyResource) -> str:
     severity="medium",
     remediation="Add the missing tags (the platform sets them from mlops-platform:tags on every resource).",
     url="https://learn.microsoft.com/azure/cloud-adoption-framework/ready/azure-best-practices/resource-tagging",
-    refs=Refs(mcsb=("AM-2",), azure_policy=("871b6d14-10aa-478d-b590-94f262ecfa99",), pulumi=("required tags",)),
+    refs=Refs(
+        mcsb=("AM-2",),
+        azure_policy=(
+            "871b6d14-10aa-478d-b590-94f262ecfa99", "1e30110a-5ceb-460c-a204-c1c3969c6d62",
+            "2a0e14a6-b0a6-4fab-991a-187a4f81c498", "40df99da-1232-49b1-a39a-6da8d878f469",
+            "49c88fc8-6fd1-46fd-a676-f12d1d3a4c71", "4f9dc7db-30c1-420c-b61a-e1d640128d26",
+            "5ffd78d9-436d-4b41-a421-5baa819e3008", "726aca4c-86e9-4b04-b0c5-073027359532",
+            "8ce3da23-7156-49e4-b145-24f95f9dcb46", "96670d01-0a4d-4649-9c89-2d3abc0a5025",
+            "9ea02ca2-71db-412d-8b00-7c7ca9fcd32d", "d157c373-a6c4-483d-aaad-570756956268",
+            "ea3f2387-9b95-492a-a190-fcdc54f7b070",
+        ),
+        psrule=("Azure.Resource.RequiredTags", "Azure.Resource.UseTags"),
+        pulumi=("required tags",),
+    ),
     config={
         "requiredTags": setting("array", list(REQUIRED_TAGS), "Tag names every resource needs.",
                                 items={"type": "string"}),
         "exemptTypes": setting("array", [], "azure-native types exempt from the rule (beyond those that take no "
                                "tags, which it never checks).", items={"type": "string"}),
+        "tagValuePatterns": setting("object", {}, "Tag name -> regular expression its value must match in full "
+                                    "(the tag is then required too); (?i) makes it case-insensitive, as Azure "
+                                    "Policy's equals is.", additionalProperties={"type": "string"}),
     },
 )
 def tags_required(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
@@ -63,9 +89,14 @@ def tags_required(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     if r.type not in TAGGABLE and "tags" not in r.props:
         return
     tags = r.props.get("tags") or {}
-    missing = [t for t in cfg["requiredTags"] if not tags.get(t)]
+    patterns: Mapping[str, str] = cfg["tagValuePatterns"]
+    missing = [t for t in dict.fromkeys([*cfg["requiredTags"], *patterns]) if not tags.get(t)]
     if missing:
         yield f"missing tags: {', '.join(missing)}"
+    for name, pattern in patterns.items():
+        value = tags.get(name)
+        if isinstance(value, str) and value and not re.fullmatch(pattern, value):
+            yield f"tag {name} is {value!r}; it must match {pattern!r}"
 
 
 @RULES.resource(
@@ -76,7 +107,9 @@ def tags_required(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     remediation="Set location (mlops-platform:region) to an allowed region, or extend allowedRegions in the pack "
                 "config after review.",
     url="https://learn.microsoft.com/azure/governance/policy/samples/built-in-policies#general",
-    refs=Refs(mcsb=("DP-1",), azure_policy=("e56962a6-4747-49cd-b67b-bf8b01975c4c",)),
+    refs=Refs(mcsb=("DP-1",),
+              azure_policy=("e56962a6-4747-49cd-b67b-bf8b01975c4c", "e765b5de-1225-4ba3-bd56-1ac6695af988"),
+              psrule=("Azure.Resource.AllowedRegions", "Azure.ACR.ReplicaLocation")),
     config={
         "allowedRegions": setting("array", ["westeurope", "northeurope", "swedencentral"],
                                   "ARM location names resources may use.", items={"type": "string"}),
@@ -326,3 +359,139 @@ def budget(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]) -> Itera
     if not budgets:
         yield "the stack has no budget with an amount and notifications", None
 
+
+
+@RULES.stack(
+    "governance-location-matches-resource-group",
+    description="Resources are deployed to the region of the resource group that holds them (global resources "
+                "excepted).",
+    severity="low",
+    remediation="Set location to the resource group's location (the platform uses mlops-platform:region for both); "
+                "global resources (alerts, action groups) use 'global'.",
+    url="https://learn.microsoft.com/azure/azure-resource-manager/management/overview#resource-group-location-alignment",
+    refs=Refs(mcsb=("AM-2",), azure_policy=("0a914e76-4921-4c19-b460-a2d36003525a",)),
+    config={"globalLocations": setting("array", ["global"], "Locations of global resources, allowed in any group.",
+                                       items={"type": "string"})},
+)
+def location_matches_group(resources: Sequence[PolicyResource], cfg: Mapping[str, Any],
+                           ) -> Iterator[tuple[str, str | None]]:
+    groups = {g.urn: known_str(peek(g.props, "location")) for g in of_type(resources, RESOURCE_GROUP)}
+    if not groups:
+        return
+    links = Links.of(resources)
+    exempt = {g.replace(" ", "").lower() for g in cfg["globalLocations"]}
+    for resource in resources:
+        location = known_str(peek(resource.props, "location"))
+        if resource.urn in groups or not resource.resource_type.startswith("azure-native") or location is None:
+            continue
+        normalised = location.replace(" ", "").lower()
+        if normalised in exempt:
+            continue
+        for urn in sorted(links.containers(resource) & groups.keys()):
+            expected = groups[urn]
+            if expected and expected.replace(" ", "").lower() != normalised:
+                yield (f"{label(resource)} is in {location!r} but its resource group is in {expected!r}",
+                       resource.urn)
+                break
+
+
+#: ARM name rules, from https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules
+#: (page of 2025-03-14). Key Vault keys, which that page leaves out, follow the REST API's keyName pattern
+#: ``^[a-zA-Z0-9-]{1,127}$`` (Microsoft.KeyVault stable keys.json), the same as secrets. Per type: the name input, a
+#: pattern, and how the message states the rule.
+NAME_RULES: Mapping[str, tuple[str, str, str]] = {
+    STORAGE_ACCOUNT: ("accountName", r"[a-z0-9]{3,24}", "3-24 lowercase letters and numbers"),
+    KEY_VAULT: ("vaultName", r"(?!.*--)[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]",
+                "3-24 alphanumerics and hyphens, starting with a letter, ending with a letter or number, without "
+                "consecutive hyphens"),
+    KEY_VAULT_SECRET: ("secretName", r"[A-Za-z0-9-]{1,127}", "1-127 alphanumerics and hyphens"),
+    KEY_VAULT_KEY: ("keyName", r"[A-Za-z0-9-]{1,127}", "1-127 alphanumerics and hyphens"),
+    REGISTRY: ("registryName", r"[A-Za-z0-9]{5,50}", "5-50 alphanumerics"),
+    LOG_ANALYTICS: ("workspaceName", r"[A-Za-z0-9][A-Za-z0-9-]{2,61}[A-Za-z0-9]",
+                    "4-63 alphanumerics and hyphens, starting and ending with an alphanumeric"),
+    APP_INSIGHTS: ("resourceName", r"[^%&\\?/\x00-\x1f]{0,259}[^%&\\?/\x00-\x1f. ]",
+                   "1-260 characters without %&\\?/ or control characters, not ending with a space or period"),
+    PRIVATE_ENDPOINT: ("privateEndpointName", r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}[A-Za-z0-9_]",
+                       "2-64 alphanumerics, underscores, periods and hyphens, starting with an alphanumeric, ending "
+                       "with an alphanumeric or underscore"),
+}
+
+
+@RULES.resource(
+    "governance-resource-name-valid",
+    types=sorted(NAME_RULES),
+    description="Resource names meet Azure Resource Manager's naming rules (and the naming convention, where one "
+                "is configured), so that a deployment does not fail on them.",
+    severity="low",
+    remediation="Choose a name within the type's length and characters (components/naming.py builds valid names), "
+                "or leave the name unset for azure-native to generate one.",
+    url="https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules",
+    refs=Refs(
+        mcsb=("AM-2",),
+        checkov=("CKV_AZURE_43",),
+        psrule=("Azure.ACR.Name", "Azure.ACR.Naming", "Azure.AppInsights.Name", "Azure.AppInsights.Naming",
+                "Azure.KeyVault.KeyName", "Azure.KeyVault.Name", "Azure.KeyVault.SecretName", "Azure.Log.Name",
+                "Azure.Log.Naming", "Azure.PrivateEndpoint.Name", "Azure.Storage.Name", "Azure.Storage.Naming"),
+    ),
+    config={"namePatterns": setting("object", {}, "azure-native type -> regular expression names must also match "
+                                    "in full (a naming convention, e.g. '^st[a-z0-9]+$' for storage accounts).",
+                                    additionalProperties={"type": "string"})},
+)
+def resource_name(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    key, pattern, rule = NAME_RULES[r.type]
+    # A name computed from another resource is unknown until then; an unset name is generated by azure-native.
+    name = known_str(peek(r.props, key))
+    if name is None:
+        return
+    if not re.fullmatch(pattern, name):
+        yield f"{key} {name!r} is not a valid name: use {rule}"
+    convention = cfg["namePatterns"].get(r.type)
+    if convention and not re.fullmatch(convention, name):
+        yield f"{key} {name!r} does not follow the naming convention {convention!r}"
+
+
+@RULES.resource(
+    "governance-storage-sku-allowed",
+    types=[STORAGE_ACCOUNT],
+    description="Storage accounts use a replication SKU the environment allows (geo-redundant by default).",
+    severity="medium",
+    remediation="Set sku.name to an allowed SKU (the platform uses Standard_GRS in prod), or list the SKU in "
+                "allowedSkus of this pack's environment config (dev allows Standard_LRS).",
+    url="https://learn.microsoft.com/azure/storage/common/storage-redundancy",
+    refs=Refs(mcsb=("BR-1",), azure_policy=("7433c107-6db4-4ad1-b57a-a76dce0154a1",
+                                            "bf045164-79ba-4215-8f95-f8048dc1780b"),
+              psrule=("Azure.Storage.UseReplication",)),
+    config={"allowedSkus": setting("array", ["Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS"],
+                                   "Storage account SKU names allowed (case-insensitive).", items={"type": "string"})},
+)
+def storage_sku(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    sku = known_str(peek(r.props, "sku.name"))
+    if sku is not None and sku.lower() not in {s.lower() for s in cfg["allowedSkus"]}:
+        yield f"sku.name is {sku!r}; use one of {', '.join(cfg['allowedSkus'])}"
+
+
+@RULES.resource(
+    "governance-alerts-tuned",
+    types=[METRIC_ALERT, SCHEDULED_QUERY_RULE],
+    description="Metric alerts resolve themselves when the condition clears, and log search alerts do not run more "
+                "often than the environment allows.",
+    severity="low",
+    remediation="Leave autoMitigate unset or true on metric alerts; set evaluationFrequency of scheduled query "
+                "rules to at least minEvaluationFrequency (ISO 8601, for example PT5M).",
+    url=f"{MONITOR_DOCS}/alerts/alerts-create-metric-alert-rule",
+    refs=Refs(mcsb=("LT-1",), psrule=("Azure.Alert.HighFrequencyQuery", "Azure.Alert.MetricAutoMitigate")),
+    config={"minEvaluationFrequency": setting("string", "PT5M", "Shortest evaluationFrequency of scheduled query "
+                                              "rules (ISO 8601).")},
+)
+def alerts_tuned(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    if r.type == METRIC_ALERT:
+        # REST API 2018-03-01 metricAlerts properties.autoMitigate: "The default is true".
+        if peek(r.props, "autoMitigate") is False:
+            yield "autoMitigate is false; let the alert resolve itself (true, the default)"
+        return
+    value = known_str(peek(r.props, "evaluationFrequency"))
+    if value is None:
+        return
+    frequency, floor = parse_iso_duration(value), parse_iso_duration(cfg["minEvaluationFrequency"])
+    if frequency is not None and floor is not None and frequency < floor:
+        yield f"evaluationFrequency is {value}; at least {cfg['minEvaluationFrequency']} is required"

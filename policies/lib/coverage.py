@@ -129,4 +129,8 @@ PROD_EXCEPTIONS: Mapping[str, str] = {
                                                    "without one, telemetry stops arriving. Planned with the APM issue.",
     "security-loganalytics-public-access-disabled": "Needs an Azure Monitor Private Link Scope for senders and "
                                                     "readers; planned with the APM issue.",
+    "security-acr-arm-audience-token-disabled": "Turning ARM-audience tokens off breaks clients that still use them "
+                                                "(AKS image pulls, Bicep module publishing); no Microsoft page says "
+                                                "Azure ML image builds and compute pulls work without them. Enforce "
+                                                "after trying it on a subscription.",
 }

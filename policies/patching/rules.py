@@ -9,7 +9,7 @@ from typing import Any
 
 from ..lib.props import expect_one_of, get, image_parts, normalise_name, package_specs, version_at_least
 from ..lib.rules import Refs, Resource, setting
-from ..lib.types import AKS, ML_COMPUTE, ML_ENVIRONMENT_VERSION, ML_ONLINE_DEPLOYMENT
+from ..lib.types import AKS, AKS_AGENT_POOL, ML_COMPUTE, ML_ENVIRONMENT_VERSION, ML_ONLINE_DEPLOYMENT, WEB_TEST
 from . import RULES
 
 ML_DOCS = "https://learn.microsoft.com/azure/machine-learning"
@@ -228,18 +228,59 @@ def aks_channels(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
 
 @RULES.resource(
     "patching-aks-kubernetes-version",
-    types=[AKS],
-    description="AKS clusters run at least the minimum supported Kubernetes version.",
+    types=[AKS, AKS_AGENT_POOL],
+    description="AKS clusters and their node pools run at least the minimum supported Kubernetes version, and "
+                "inline node pools run the cluster's version.",
     severity="high",
-    remediation="Raise kubernetesVersion to the minimum or later (check az aks get-versions for the region).",
+    remediation="Raise kubernetesVersion (and each node pool's orchestratorVersion) to the minimum or later (check "
+                "az aks get-versions for the region); leave an inline pool's orchestratorVersion unset or equal to "
+                "kubernetesVersion.",
     url=f"{AKS_DOCS}/supported-kubernetes-versions",
-    refs=Refs(mcsb=("PV-6",), azure_policy=("fb893a29-21bb-418c-a157-e99480ec364c",), psrule=("Azure.AKS.Version",)),
+    refs=Refs(mcsb=("PV-6",), azure_policy=("fb893a29-21bb-418c-a157-e99480ec364c",),
+              psrule=("Azure.AKS.Version", "Azure.AKS.PoolVersion")),
     config={"minVersion": setting("string", "1.32.0", "Lowest Kubernetes version allowed.")},
 )
 def aks_version(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    if r.type == AKS_AGENT_POOL:
+        pool_version = r.props.get("orchestratorVersion")
+        if pool_version and version_at_least(str(pool_version), cfg["minVersion"]) is False:
+            yield f"orchestratorVersion is {pool_version}; at least {cfg['minVersion']} is required"
+        return
     version = r.props.get("kubernetesVersion")
     if version and version_at_least(str(version), cfg["minVersion"]) is False:
         yield f"kubernetesVersion is {version}; at least {cfg['minVersion']} is required"
+    for index, pool in enumerate(r.props.get("agentPoolProfiles") or []):
+        pool_version = pool.get("orchestratorVersion")
+        if not pool_version:
+            continue
+        where = f"agentPoolProfiles[{index}].orchestratorVersion"
+        if version_at_least(str(pool_version), cfg["minVersion"]) is False:
+            yield f"{where} is {pool_version}; at least {cfg['minVersion']} is required"
+        elif version and not _same_version(str(pool_version), str(version)):
+            yield f"{where} is {pool_version} but kubernetesVersion is {version}; use the cluster's version"
+
+
+def _same_version(a: str, b: str) -> bool:
+    """Equal versions, where a major.minor alias (1.33) matches any patch of it (1.33.2)."""
+    left, right = a.lstrip("v").split("."), b.lstrip("v").split(".")
+    size = min(len(left), len(right))
+    return left[:size] == right[:size] and (size >= 2 or len(left) == len(right))
+
+
+@RULES.resource(
+    "patching-appinsights-webtest-standard",
+    types=[WEB_TEST],
+    description="Application Insights availability tests are standard tests: URL ping tests are retired on 30 "
+                "September 2026 and multi-step web tests were retired on 31 August 2024.",
+    severity="medium",
+    remediation="Recreate the test with webTestKind standard (and kind standard) and its request and validationRules "
+                "(a standard test also checks the TLS certificate).",
+    url="https://learn.microsoft.com/azure/azure-monitor/app/availability",
+    refs=Refs(mcsb=("LT-1",)),
+    config={"allowedKinds": setting("array", ["standard"], "Accepted webTestKind values.", items={"type": "string"})},
+)
+def webtest_kind(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    yield from expect_one_of(r.props, "webTestKind", cfg["allowedKinds"])
 
 
 _TLS_KEYS = ("minimumTlsVersion", "minimalTlsVersion", "minTlsVersion", "minimumTLSVersion")

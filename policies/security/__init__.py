@@ -10,4 +10,4 @@ from ..lib.rules import RuleSet
 PACK = "mlops-security"
 RULES = RuleSet(PACK)
 
-from . import devops, identity, keyvault, ml, monitoring, registry, storage  # noqa: E402,F401 - registers rules
+from . import devops, identity, keyvault, ml, monitoring, network, registry, storage  # noqa: E402,F401 - registers rules

@@ -8,7 +8,7 @@ from typing import Any
 from pulumi_policy import PolicyResource
 
 from ..lib.conditions import delegation_limits
-from ..lib.graph import Links, known_str, label, of_type, peek
+from ..lib.graph import Links, known_str, label, of_type, peek, peek_items
 from ..lib.rules import Refs, Resource, setting
 from ..lib.types import (
     KEY_VAULT,
@@ -18,6 +18,7 @@ from ..lib.types import (
     REGISTRY,
     RESOURCE_GROUP,
     ROLE_ASSIGNMENT,
+    ROLE_DEFINITION,
     STORAGE_ACCOUNT,
     canonical,
 )
@@ -80,7 +81,7 @@ def _constrained(props: Any, never: frozenset[str]) -> bool:
                 "Control Administrator with a condition (conditionVersion 2.0) that limits roleAssignments/write "
                 "and /delete to the roles it hands out, as in Microsoft's 'Constrain roles' example.",
     url="https://learn.microsoft.com/azure/role-based-access-control/best-practices",
-    refs=Refs(mcsb=("PA-7",), checkov=("CKV_AZURE_39",), pulumi=("role assignment scope",)),
+    refs=Refs(mcsb=("PA-7",), pulumi=("role assignment scope",)),
     config={
         "allowedPrivilegedPrincipalTypes": setting(
             "array", ["User", "Group"], "Principal types that may hold privileged roles (people, through PIM).",
@@ -170,6 +171,66 @@ def assignment_scope(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]
                 canonical(by_urn[u].resource_type) == RESOURCE_GROUP for u in targets if u in by_urn):
             yield (f"{label(assignment)} grants Contributor on a resource group created in this deployment; scope it "
                    "to a single resource", assignment.urn)
+
+
+#: Actions a custom role must not grant: everything (what makes Owner, or with notActions Contributor), and
+#: access management (assigning roles, or writing role definitions, is what makes a role privileged).
+FORBIDDEN_ACTIONS = ["*", "*/write", "Microsoft.Authorization/*", "Microsoft.Authorization/*/write",
+                     "Microsoft.Authorization/roleAssignments/*", "Microsoft.Authorization/roleAssignments/write",
+                     "Microsoft.Authorization/roleDefinitions/*", "Microsoft.Authorization/roleDefinitions/write"]
+PERMISSION_LISTS = (("actions", "forbiddenActions"), ("dataActions", "forbiddenDataActions"))
+
+
+def _assignable_level(scope: str) -> str:
+    """``root``, ``management group``, ``subscription``, ``resource group`` or ``resource``."""
+    parts = [p for p in scope.lower().split("/") if p]
+    if not parts:
+        return "root"
+    return _scope_level(scope)
+
+
+@RULES.resource(
+    "security-roledefinition-least-privilege",
+    types=[ROLE_DEFINITION],
+    description="Custom roles grant neither every action (Owner-equivalent) nor access management, and are "
+                "assignable only below the subscription.",
+    severity="critical",
+    remediation="List the specific actions the role needs in permissions[].actions (never '*' or "
+                "Microsoft.Authorization/* writes; a role that must assign roles is the built-in Role Based Access "
+                "Control Administrator with a condition), and set assignableScopes to the resource groups or "
+                "resources where it is assigned, as the platform's compute instance user role does.",
+    url="https://learn.microsoft.com/azure/role-based-access-control/custom-roles",
+    refs=Refs(mcsb=("PA-7",), azure_policy=("a451c1ef-c6ca-483d-87ed-f49761e3ffb5",), checkov=("CKV_AZURE_39",)),
+    config={
+        "forbiddenActions": setting("array", FORBIDDEN_ACTIONS, "permissions[].actions entries a custom role must not "
+                                    "hold (case-insensitive).", items={"type": "string"}),
+        "forbiddenDataActions": setting("array", ["*"], "permissions[].dataActions entries a custom role must not "
+                                        "hold (case-insensitive).", items={"type": "string"}),
+        "allowedScopeLevels": setting("array", ["resource group", "resource"], "Levels assignableScopes may name: "
+                                      "root, management group, subscription, resource group, resource.",
+                                      items={"type": "string"}),
+        "customRolesAllowed": setting("boolean", True, "Whether the stack may define custom roles at all (false: "
+                                      "every role definition is reported, as Azure Policy's audit of custom roles "
+                                      "does)."),
+    },
+)
+def role_definition(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    if not cfg["customRolesAllowed"]:
+        yield "the stack defines a custom role; custom roles are not allowed here (use a built-in role)"
+        return
+    for index, permission in enumerate(peek_items(r.props, "permissions")):
+        for key, setting_name in PERMISSION_LISTS:
+            forbidden = {a.lower() for a in cfg[setting_name]}
+            for action in peek_items(permission, key):
+                if isinstance(action, str) and action.lower() in forbidden:
+                    yield f"permissions[{index}].{key} grants {action!r}; list the specific actions the role needs"
+    allowed = set(cfg["allowedScopeLevels"])
+    for scope in peek_items(r.props, "assignableScopes"):
+        # A scope created in the same deployment is unknown on a first preview, and always a resource group or
+        # resource: subscriptions and management groups are not created by a workload stack.
+        if isinstance(scope, str) and (level := _assignable_level(scope)) not in allowed:
+            yield (f"assignableScopes holds {scope!r} ({level} scope); make the role assignable only at "
+                   f"{' or '.join(sorted(allowed))} scope")
 
 
 LOCKED = {"storage account": STORAGE_ACCOUNT, "Key Vault": KEY_VAULT, "container registry": REGISTRY,

@@ -7,14 +7,17 @@ from typing import Any
 
 from pulumi_policy import PolicyResource
 
-from ..lib.graph import Links, is_set, label, of_type, peek, peek_items
+from ..lib.graph import UNKNOWN, Links, is_set, known_str, label, of_type, peek, peek_items
 from ..lib.props import expect, expect_one_of, get
 from ..lib.rules import Refs, Resource, setting
 from ..lib.types import (
     ML_COMPUTE,
+    ML_DATASTORE,
     ML_ONLINE_DEPLOYMENT,
     ML_ONLINE_ENDPOINT,
+    ML_REGISTRY,
     ML_WORKSPACE,
+    ML_WORKSPACE_CONNECTION,
     PRIVATE_ENDPOINT,
 )
 from . import RULES
@@ -32,8 +35,9 @@ SECRET_WORDS = ("secret", "password", "passwd", "token", "apikey", "api_key", "c
     remediation="Set publicNetworkAccess to Disabled and allowPublicAccessWhenBehindVnet to false; reach the "
                 "workspace through a private endpoint.",
     url=f"{DOCS}/how-to-configure-private-link",
-    refs=Refs(mcsb=("NS-2",), azure_policy=("438c38d2-3772-465a-a9cc-7a6666a275ce",), checkov=("CKV_AZURE_144",),
-              psrule=("Azure.ML.PublicAccess",)),
+    refs=Refs(mcsb=("NS-2",),
+              azure_policy=("438c38d2-3772-465a-a9cc-7a6666a275ce", "a10ee784-7409-4941-b091-663697637c0f"),
+              checkov=("CKV_AZURE_144", "CKV2_AZURE_49"), psrule=("Azure.ML.PublicAccess",)),
 )
 def workspace_public_network(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     yield from expect(r.props, "publicNetworkAccess", "Disabled")
@@ -63,7 +67,8 @@ def workspace_outbound(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     remediation="Set encryption.status to Enabled with encryption.keyVaultProperties pointing at a key in a Key "
                 "Vault with purge protection (a workspace cannot switch to a customer-managed key after creation).",
     url=f"{DOCS}/concept-customer-managed-keys",
-    refs=Refs(mcsb=("DP-5",), azure_policy=("ba769a63-b8cc-4b2d-abf6-ac33c7204be8",),
+    refs=Refs(mcsb=("DP-5",),
+              azure_policy=("ba769a63-b8cc-4b2d-abf6-ac33c7204be8", "7f40cee6-e933-4d0f-a782-b96615e0f4a6"),
               pulumi=("ML workspace encryption",)),
     config={"required": setting("boolean", False, "Require a customer-managed key on every workspace.")},
 )
@@ -135,8 +140,9 @@ def _compute_kind(r: Resource) -> str:
     severity="high",
     remediation="Set properties.disableLocalAuth to true.",
     url=f"{DOCS}/how-to-integrate-azure-policy",
-    refs=Refs(mcsb=("IM-1",), azure_policy=("e96a9a5f-07ca-471b-9bc5-6a0f33cbd68f",), checkov=("CKV_AZURE_142",),
-              psrule=("Azure.ML.DisableLocalAuth",)),
+    refs=Refs(mcsb=("IM-1",),
+              azure_policy=("e96a9a5f-07ca-471b-9bc5-6a0f33cbd68f", "a6f9a2d0-cff7-4855-83ad-4cd750666512"),
+              checkov=("CKV_AZURE_142",), psrule=("Azure.ML.DisableLocalAuth",)),
 )
 def compute_local_auth(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     local_auth_off = get(r.props, "properties.disableLocalAuth") is True
@@ -227,7 +233,9 @@ def compute_network(resources: Sequence[PolicyResource], cfg: Mapping[str, Any])
     remediation="Create a network.PrivateEndpoint whose privateLinkServiceConnections target the workspace with "
                 "groupIds [amlworkspace] (set mlops-platform:network.private_endpoint_subnet_id).",
     url=f"{DOCS}/how-to-configure-private-link",
-    refs=Refs(mcsb=("NS-2",), azure_policy=("45e05259-1eb5-4f70-9574-baf73e9d219b",), checkov=("CKV_AZURE_243",)),
+    refs=Refs(mcsb=("NS-2",),
+              azure_policy=("45e05259-1eb5-4f70-9574-baf73e9d219b", "7838fd83-5cbb-4b5d-888c-bfa240972597"),
+              checkov=("CKV_AZURE_243",)),
 )
 def workspace_private_endpoint(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]
                                ) -> Iterator[tuple[str, str | None]]:
@@ -316,3 +324,99 @@ def deployment_secrets(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     for name, value in variables.items():
         if value and any(word in name.lower() for word in SECRET_WORDS):
             yield f"environment variable {name} looks like a secret and is set in plain text"
+
+
+@RULES.resource(
+    "security-mldatastore-identity-access",
+    types=[ML_DATASTORE],
+    description="Azure ML datastores use identity-based data access: no account keys, SAS tokens, service principal "
+                "secrets or certificates stored in the workspace.",
+    severity="high",
+    remediation="Set properties.credentials to {credentialsType: None} and grant the users' and computes' "
+                "identities data roles on the storage (for example Storage Blob Data Reader); studio then uses the "
+                "workspace identity.",
+    url=f"{DOCS}/how-to-datastore",
+    refs=Refs(mcsb=("IM-1", "IM-8")),
+    config={"allowedCredentialTypes": setting("array", ["None"], "Accepted properties.credentials.credentialsType "
+                                              "values (None: identity-based access).", items={"type": "string"})},
+)
+def datastore_credentials(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    # azure-native Datastore keeps the nested properties object (AzureBlobDatastore, AzureFileDatastore, ...).
+    kind = peek(r.props, "properties.credentials.credentialsType")
+    if kind is not UNKNOWN and kind is not None and kind not in cfg["allowedCredentialTypes"]:
+        yield (f"properties.credentials.credentialsType is {kind!r}; use one of {cfg['allowedCredentialTypes']} "
+               "(identity-based access)")
+
+
+@RULES.resource(
+    "security-mlconnection-identity-access",
+    types=[ML_WORKSPACE_CONNECTION],
+    description="Azure ML workspace connections authenticate with Microsoft Entra or a managed identity, not keys, "
+                "tokens or passwords.",
+    severity="high",
+    remediation="Set properties.authType to AAD or ManagedIdentity (or None for an anonymous public source) and "
+                "grant the workspace or user identity a role on the target; keep keys out of the connection.",
+    url=f"{DOCS}/how-to-connection",
+    refs=Refs(mcsb=("IM-1", "IM-8")),
+    config={"allowedAuthTypes": setting("array", ["AAD", "ManagedIdentity", "None"],
+                                        "Accepted properties.authType values.", items={"type": "string"})},
+)
+def connection_credentials(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    kind = peek(r.props, "properties.authType")
+    if kind is not UNKNOWN and kind not in cfg["allowedAuthTypes"]:
+        yield f"properties.authType is {kind!r}; use one of {cfg['allowedAuthTypes']}"
+
+
+@RULES.resource(
+    "security-mlregistry-public-network-disabled",
+    types=[ML_REGISTRY],
+    description="Azure ML registries are not reachable from public networks.",
+    severity="high",
+    remediation="Set publicNetworkAccess to Disabled and reach the registry through a private endpoint (group "
+                "amlregistry) from the workspaces' managed networks.",
+    url=f"{DOCS}/how-to-registry-network-isolation",
+    refs=Refs(mcsb=("NS-2",)),
+)
+def registry_public(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    value = peek(r.props, "publicNetworkAccess")
+    if value is not UNKNOWN and value != "Disabled":
+        yield f"publicNetworkAccess is {value or 'Enabled (default)'!r}; set it to 'Disabled'"
+
+
+_REGISTRY_ARM = "/providers/microsoft.machinelearningservices/registries/"
+
+
+def _registry_model(model: str) -> bool:
+    lowered = model.lower()
+    return lowered.startswith("azureml://registries/") or _REGISTRY_ARM in lowered
+
+
+@RULES.resource(
+    "security-mldeployment-approved-models",
+    types=[ML_ONLINE_DEPLOYMENT, "azure-native:machinelearningservices:ServerlessEndpoint"],
+    description="Online deployments and serverless endpoints deploy registry models only from approved registries "
+                "or models.",
+    severity="high",
+    remediation="Deploy a model of the team's workspace or of a registry listed in allowedModels (prefixes such as "
+                "azureml://registries/<registry>/ or azureml://registries/<registry>/models/<model>), or add the "
+                "reviewed registry or model to allowedModels.",
+    url="https://learn.microsoft.com/azure/ai-foundry/how-to/built-in-policy-model-deployment",
+    refs=Refs(mcsb=("AM-5",), azure_policy=("12e5dd16-d201-47ff-849b-8454061c293d",
+                                            "19539b54-c61e-4196-9a38-67598701be90")),
+    config={
+        "allowedModels": setting("array", [], "Registry model id prefixes allowed (azureml://registries/<name>/..."
+                                 " or .../registries/<name>/models/...); [] allows no registry model.",
+                                 items={"type": "string"}),
+        "deniedModels": setting("array", [], "Registry model id prefixes never allowed.", items={"type": "string"}),
+    },
+)
+def deployment_models(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    path = ("properties.modelSettings.modelId" if r.type.endswith(":ServerlessEndpoint") else "properties.model")
+    model = known_str(peek(r.props, path))  # unknown (another resource's output) or unset: nothing to check
+    if model is None or not _registry_model(model):
+        return
+    lowered = model.lower()
+    if any(lowered.startswith(p.lower()) for p in cfg["deniedModels"]):
+        yield f"{path} is {model!r}, a denied registry model"
+    elif not any(lowered.startswith(p.lower()) for p in cfg["allowedModels"]):
+        yield f"{path} is {model!r}, a registry model outside allowedModels {cfg['allowedModels']}"
