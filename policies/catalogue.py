@@ -139,7 +139,7 @@ def _coverage_tables() -> list[str]:
         "types the platform and its teams use (tables and source commits in `policies/lib/anchors/`): the rules of "
         "the packs that cite it, or why none does. A reason starts with its category.",
         "",
-        "| Source | Anchor rules | Covered by a rule | Not applicable, by reason |",
+        "| Source | Anchor rules | Covered by a rule | Reasons by category (`open`: a rule is planned) |",
         "|---|---|---|---|",
     ]
     sections: list[str] = []

@@ -1095,9 +1095,13 @@ def resource_cases() -> list[Case]:
         c("governance-region-allowed", [good("storage"), Resource(tokens.METRIC_ALERT, "a", {"location": "global"})]),
         c(
             "governance-region-allowed",
-            [bad("storage", put("location", "East US"))],
-            ["location 'East US' is not allowed; use one of westeurope, northeurope, swedencentral"],
+            [bad("storage", put("location", "East US")),
+             bad("loganalytics", put("replication", {"enabled": True, "location": "eastus"}))],
+            ["location 'East US' is not allowed; use one of westeurope, northeurope, swedencentral",
+             "replication.location 'eastus' is not allowed; use one of westeurope, northeurope, swedencentral"],
         ),
+        c("governance-region-allowed", [bad("loganalytics", put("replication", {"enabled": True,
+                                                                               "location": "northeurope"}))]),
         c("governance-vmsize-allowed", [good("cluster"), good("instance"), good("deployment"), good("aks")]),
         c(
             "governance-vmsize-allowed",

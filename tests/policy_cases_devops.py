@@ -200,6 +200,13 @@ def resource_cases() -> list[Case]:
             ["autoProvision is true: every project of the organization gets a queue for this pool; set it to "
              "false"] * 2,
         ),
+        c("patching-ado-agent-pool-auto-update", [good("pool"), good("elasticpool"),
+                                                  bad("pool", put("autoUpdate", None))]),
+        c(
+            "patching-ado-agent-pool-auto-update",
+            [bad("pool", put("autoUpdate", False)), bad("elasticpool", put("autoUpdate", False))],
+            ["autoUpdate is false: the pool's agents keep their version and miss agent fixes; set it to true"] * 2,
+        ),
     ]
 
 

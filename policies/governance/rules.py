@@ -109,7 +109,7 @@ def tags_required(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     url="https://learn.microsoft.com/azure/governance/policy/samples/built-in-policies#general",
     refs=Refs(mcsb=("DP-1",),
               azure_policy=("e56962a6-4747-49cd-b67b-bf8b01975c4c", "e765b5de-1225-4ba3-bd56-1ac6695af988"),
-              psrule=("Azure.Resource.AllowedRegions", "Azure.ACR.ReplicaLocation")),
+              psrule=("Azure.Resource.AllowedRegions", "Azure.ACR.ReplicaLocation", "Azure.Log.ReplicaLocation")),
     config={
         "allowedRegions": setting("array", ["westeurope", "northeurope", "swedencentral"],
                                   "ARM location names resources may use.", items={"type": "string"}),
@@ -118,12 +118,17 @@ def tags_required(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     },
 )
 def region_allowed(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
-    location = r.props.get("location")
-    if not isinstance(location, str) or not r.type.startswith("azure-native:"):
+    if not r.type.startswith("azure-native:"):
         return
-    normalised = location.replace(" ", "").lower()
-    if normalised not in cfg["allowedRegions"] and normalised not in cfg["globalLocations"]:
-        yield f"location {location!r} is not allowed; use one of {', '.join(cfg['allowedRegions'])}"
+    # replication.location: a Log Analytics workspace's replica (API 2025-02-01 and later,
+    # https://learn.microsoft.com/azure/azure-monitor/logs/workspace-replication) holds a copy of the data too.
+    for path in ("location", "replication.location"):
+        location = get(r.props, path)
+        if not isinstance(location, str):
+            continue
+        normalised = location.replace(" ", "").lower()
+        if normalised not in cfg["allowedRegions"] and normalised not in cfg["globalLocations"]:
+            yield f"{path} {location!r} is not allowed; use one of {', '.join(cfg['allowedRegions'])}"
 
 
 def _vm_sizes(r: Resource) -> list[tuple[str, str]]:

@@ -9,7 +9,16 @@ from typing import Any
 
 from ..lib.props import expect_one_of, get, image_parts, normalise_name, package_specs, version_at_least
 from ..lib.rules import Refs, Resource, setting
-from ..lib.types import AKS, AKS_AGENT_POOL, ML_COMPUTE, ML_ENVIRONMENT_VERSION, ML_ONLINE_DEPLOYMENT, WEB_TEST
+from ..lib.types import (
+    ADO_ELASTIC_POOL,
+    ADO_POOL,
+    AKS,
+    AKS_AGENT_POOL,
+    ML_COMPUTE,
+    ML_ENVIRONMENT_VERSION,
+    ML_ONLINE_DEPLOYMENT,
+    WEB_TEST,
+)
 from . import RULES
 
 ML_DOCS = "https://learn.microsoft.com/azure/machine-learning"
@@ -336,3 +345,20 @@ def provider_floor(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     version = r.provider_props.get("version") if r.provider_props else None
     if floor and version and version_at_least(str(version), floor) is False:
         yield f"the {package} provider is version {version}; at least {floor} is required"
+
+
+@RULES.resource(
+    "patching-ado-agent-pool-auto-update",
+    types=[ADO_POOL, ADO_ELASTIC_POOL],
+    description="Azure DevOps agent pools let their agents update themselves to the latest agent version.",
+    severity="high",
+    remediation="Leave autoUpdate unset or set it to true on the agent pool (self-hosted agents then take agent "
+                "fixes, including security fixes, as Azure DevOps ships them).",
+    url="https://learn.microsoft.com/azure/devops/pipelines/agents/pools-queues",
+    refs=Refs(mcsb=("PV-6",), ado=("ADO_AgentPool_DP_Enable_Auto_Update",)),
+)
+def agent_pool_auto_update(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    # pulumi-azuredevops Pool and ElasticPool: autoUpdate defaults to true (provider docs, agent_pool and
+    # elastic_pool), so only an explicit false is reported.
+    if r.props.get("autoUpdate") is False:
+        yield "autoUpdate is false: the pool's agents keep their version and miss agent fixes; set it to true"
