@@ -215,3 +215,13 @@ def test_lazy_properties_refuse_what_json_cannot_carry() -> None:
     with pytest.raises(ValueError, match="not a JSON number"):
         LazyProps(struct)["size"]
     assert struct_to_dict(Struct()) == {}
+
+
+@pytest.mark.parametrize("argv", [["--repeat", "0"], ["--teams", "0"]])
+def test_pack_bench_refuses_counts_below_one(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    from preflight import pack_bench
+
+    with pytest.raises(SystemExit) as stopped:
+        pack_bench.main(argv)
+    assert stopped.value.code == 2
+    assert "--repeat and --teams must be at least 1" in capsys.readouterr().err
