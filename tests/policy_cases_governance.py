@@ -144,7 +144,9 @@ def resource_cases() -> list[Case]:
           config={"namePatterns": {tokens.STORAGE_ACCOUNT: "^st[a-z0-9]+$"}}),
         # --- governance: storage replication ---
         c("governance-storage-sku-allowed", [bad("storage", put("sku", {"name": "Standard_RAGZRS"})),
-                                             good("storage")]),
+                                             good("storage"),
+                                             # Premium comes only as LRS or ZRS: not reported.
+                                             bad("storage", put("sku", {"name": "Premium_LRS"}))]),
         c("governance-storage-sku-allowed", [bad("storage", put("sku", {"name": "Standard_LRS"}))],
           ["sku.name is 'Standard_LRS'; use one of Standard_GRS, Standard_RAGRS, Standard_GZRS, Standard_RAGZRS"]),
         c("governance-storage-sku-allowed", [bad("storage", put("sku", {"name": "Standard_LRS"}))],

@@ -463,14 +463,18 @@ def resource_name(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     remediation="Set sku.name to an allowed SKU (the platform uses Standard_GRS in prod), or list the SKU in "
                 "allowedSkus of this pack's environment config (dev allows Standard_LRS).",
     url="https://learn.microsoft.com/azure/storage/common/storage-redundancy",
-    refs=Refs(mcsb=("BR-1",), azure_policy=("7433c107-6db4-4ad1-b57a-a76dce0154a1",
-                                            "bf045164-79ba-4215-8f95-f8048dc1780b"),
-              psrule=("Azure.Storage.UseReplication",)),
+    refs=Refs(mcsb=("BR-1",),
+              azure_policy=("7433c107-6db4-4ad1-b57a-a76dce0154a1", "bf045164-79ba-4215-8f95-f8048dc1780b"),
+              checkov=("CKV_AZURE_206",), psrule=("Azure.Storage.UseReplication",)),
     config={"allowedSkus": setting("array", ["Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS"],
                                    "Storage account SKU names allowed (case-insensitive).", items={"type": "string"})},
 )
 def storage_sku(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     sku = known_str(peek(r.props, "sku.name"))
+    # Premium accounts (block blobs, file shares, page blobs) come only as LRS or ZRS: no geo-redundant SKU exists
+    # for them (https://learn.microsoft.com/azure/storage/common/storage-redundancy#supported-storage-account-types).
+    if sku is not None and sku.lower().startswith("premium_"):
+        return
     if sku is not None and sku.lower() not in {s.lower() for s in cfg["allowedSkus"]}:
         yield f"sku.name is {sku!r}; use one of {', '.join(cfg['allowedSkus'])}"
 

@@ -144,9 +144,8 @@ def kv_rbac(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
                 "on again).",
     url=f"{KV_DOCS}/general/network-security",
     refs=Refs(mcsb=("NS-2",), azure_policy=("55615ac9-af46-4a59-874e-391cc3dfb490",
-                                            "405c5871-3e91-4644-8a63-58e19d68ff5b",
                                             "ac673a9a-f77d-4846-b2d8-a57f8e1c01dc"),
-              checkov=("CKV_AZURE_109", "CKV_AZURE_189"), psrule=("Azure.KeyVault.Firewall",)),
+              checkov=("CKV_AZURE_109",), psrule=("Azure.KeyVault.Firewall",)),
 )
 def kv_network(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     action = get(r.props, "properties.networkAcls.defaultAction")

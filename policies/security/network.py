@@ -7,7 +7,7 @@ from typing import Any
 
 from pulumi_policy import PolicyResource
 
-from ..lib.graph import UNKNOWN, known_str, label, of_type, peek, peek_items
+from ..lib.graph import UNKNOWN, Links, known_str, label, of_type, peek, peek_items
 from ..lib.rules import Refs, setting
 from ..lib.types import PRIVATE_DNS_ZONE_GROUP, PRIVATE_ENDPOINT
 from . import RULES
@@ -99,6 +99,7 @@ def dns_zone_group(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]) 
     if not cfg["required"]:
         return
     endpoints = of_type(resources, PRIVATE_ENDPOINT)
+    links = Links.of(resources)
     by_id = {endpoint_id.lower().rstrip("/"): e.urn for e in endpoints
              if (endpoint_id := known_str(peek(e.props, "id")))}
     urns = {e.urn for e in endpoints}
@@ -106,7 +107,8 @@ def dns_zone_group(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]) 
     for group in of_type(resources, PRIVATE_DNS_ZONE_GROUP):
         # privateEndpointName is a path parameter (never an output): linked through its property dependency, or,
         # ids known, the group's own id <endpoint id>/privateDnsZoneGroups/<name>.
-        targets = {d.urn for d in group.property_dependencies.get("privateEndpointName", [])} & urns
+        # (a name written as a literal, with depends_on the endpoint, links through the plain dependency).
+        targets = links.targets(group, prop="privateEndpointName") & urns
         own = known_str(peek(group.props, "id"))
         if own and _GROUP_SEGMENT in own.lower():
             parent = by_id.get(own.lower().rsplit(_GROUP_SEGMENT, 1)[0])

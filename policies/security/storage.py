@@ -188,8 +188,7 @@ def storage_sas(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
                 "to true when creating an encryption scope.",
     url=f"{STORAGE_DOCS}/common/infrastructure-encryption-enable",
     refs=Refs(mcsb=("DP-4", "DP-5"), azure_policy=("4733ea7b-a883-42fe-8cac-97454c2a9e4a",
-                                                   "bfecdea6-31c4-4045-ad42-71b9dc87247d"),
-              checkov=("CKV2_AZURE_1",)),
+                                                   "bfecdea6-31c4-4045-ad42-71b9dc87247d")),
 )
 def storage_infra_encryption(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     if r.type == ENCRYPTION_SCOPE:
@@ -208,7 +207,7 @@ def storage_infra_encryption(r: Resource, cfg: Mapping[str, Any]) -> Iterator[st
     severity="high",
     remediation="Set allowCrossTenantReplication to false.",
     url=f"{STORAGE_DOCS}/blobs/object-replication-prevent-cross-tenant-policies",
-    refs=Refs(mcsb=("DP-2",), azure_policy=("92a89a79-6c52-4a7e-a03f-61306fc49312",), checkov=("CKV_AZURE_206",)),
+    refs=Refs(mcsb=("DP-2",), azure_policy=("92a89a79-6c52-4a7e-a03f-61306fc49312",)),
 )
 def storage_cross_tenant(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     if r.props.get("allowCrossTenantReplication") is not False:
@@ -279,8 +278,11 @@ def storage_local_users(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
                 "keyVaultProperties.keyUri.",
     url=f"{STORAGE_DOCS}/common/customer-managed-keys-overview",
     refs=Refs(mcsb=("DP-5",),
-              azure_policy=("6fac406b-40ca-413b-bf8e-0bf964659c25", "b5ec538c-daa0-4006-8596-35468b9148e8",
-                            "f0e5abd0-2554-4736-b7c0-4ffef23475ef", "7c322315-e26d-4174-a99e-f49d351b4688")),
+              azure_policy=("6fac406b-40ca-413b-bf8e-0bf964659c25",
+                            "b5ec538c-daa0-4006-8596-35468b9148e8",
+                            "f0e5abd0-2554-4736-b7c0-4ffef23475ef",
+                            "7c322315-e26d-4174-a99e-f49d351b4688"),
+              checkov=("CKV2_AZURE_1",)),
     config={"required": setting("boolean", False, "Require a customer-managed key on every storage account and "
                                                   "encryption scope.")},
 )
