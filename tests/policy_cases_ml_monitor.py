@@ -69,19 +69,24 @@ def resource_cases() -> list[Case]:
         ),
         c("security-mlconnection-identity-access", [good("mlconnection")]),
         c("security-mlconnection-identity-access",
-          [bad("mlconnection", put("properties.authType", "ManagedIdentity"))]),
+          [bad("mlconnection", put("properties.authType", "ManagedIdentity")),
+           bad("mlconnection", put("properties.authType", "ProjectManagedIdentity")),
+           bad("mlconnection", put("properties.authType", "UserEntraToken"))]),
         c(
             "security-mlconnection-identity-access",
             [bad("mlconnection", put("properties.authType", "AccountKey"))],
-            ["properties.authType is 'AccountKey'; use one of ['AAD', 'ManagedIdentity', 'None']"],
+            ["properties.authType is 'AccountKey'; use one of ['AAD', 'ManagedIdentity', 'ProjectManagedIdentity', "
+             "'AccountManagedIdentity', 'UserEntraToken', 'None']"],
         ),
         c(
             "security-mlconnection-identity-access",
             [bad("mlconnection", put("properties.authType", "ApiKey"))],
-            ["properties.authType is 'ApiKey'; use one of ['AAD', 'ManagedIdentity', 'None']"],
+            ["properties.authType is 'ApiKey'; use one of ['AAD', 'ManagedIdentity', 'ProjectManagedIdentity', "
+             "'AccountManagedIdentity', 'UserEntraToken', 'None']"],
         ),
         # --- Azure ML registries ---
-        c("security-mlregistry-public-network-disabled", [good("mlregistry")]),
+        c("security-mlregistry-public-network-disabled", [good("mlregistry"),
+                                                           bad("mlregistry", put("publicNetworkAccess", "disabled"))]),
         c(
             "security-mlregistry-public-network-disabled",
             [bad("mlregistry", put("publicNetworkAccess", None))],

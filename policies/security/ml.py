@@ -358,7 +358,9 @@ def datastore_credentials(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
                 "grant the workspace or user identity a role on the target; keep keys out of the connection.",
     url=f"{DOCS}/how-to-connection",
     refs=Refs(mcsb=("IM-1", "IM-8")),
-    config={"allowedAuthTypes": setting("array", ["AAD", "ManagedIdentity", "None"],
+    # Identity-based types of the SDK's ConnectionAuthType (no key, token or password stored in the connection).
+    config={"allowedAuthTypes": setting("array", ["AAD", "ManagedIdentity", "ProjectManagedIdentity",
+                                                  "AccountManagedIdentity", "UserEntraToken", "None"],
                                         "Accepted properties.authType values.", items={"type": "string"})},
 )
 def connection_credentials(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
@@ -379,7 +381,7 @@ def connection_credentials(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]
 )
 def registry_public(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     value = peek(r.props, "publicNetworkAccess")
-    if value is not UNKNOWN and value != "Disabled":
+    if value is not UNKNOWN and str(value or "").lower() != "disabled":
         yield f"publicNetworkAccess is {value or 'Enabled (default)'!r}; set it to 'Disabled'"
 
 
