@@ -8,7 +8,7 @@ from typing import Any
 
 from pulumi_policy import PolicyResource
 
-from ..lib.graph import UNKNOWN, Links, is_set, label, of_type, peek, peek_items
+from ..lib.graph import UNKNOWN, is_set, label, peek, peek_items
 from ..lib.props import get
 from ..lib.rules import Refs, Resource, setting
 from ..lib.types import (
@@ -16,10 +16,9 @@ from ..lib.types import (
     KEY_VAULT_ACCESS_POLICY,
     KEY_VAULT_KEY,
     KEY_VAULT_SECRET,
-    ML_WORKSPACE,
-    PRIVATE_ENDPOINT,
 )
 from . import RULES
+from .network import private_link_findings
 
 KV_DOCS = "https://learn.microsoft.com/azure/key-vault"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -49,44 +48,6 @@ def _validity_config(what: str) -> dict[str, dict[str, Any]]:
                                    minimum=1),
         "asOf": setting("string", "", "Creation date to measure validity from (YYYY-MM-DD); empty means today."),
     }
-
-
-def private_link_findings(resources: Sequence[PolicyResource], kind: str, group: str, workspace_input: str,
-                          ) -> Iterator[tuple[PolicyResource, str]]:
-    """The resources of ``kind`` that no private endpoint reaches: neither a network.PrivateEndpoint whose
-    connections target them with ``group`` in groupIds, nor the managed network of an Azure ML workspace in the stack
-    that refers to them through ``workspace_input``. A managed network creates private endpoints to the workspace's
-    registry and Key Vault "if they're configured as private or the workspace isolation mode is set to allow only
-    approved outbound" (learn.microsoft.com/azure/machine-learning/how-to-managed-network): isolation mode
-    AllowOnlyApprovedOutbound, or AllowInternetOutbound with the resource's public network access Disabled. Each
-    finding is the resource and the end of its message."""
-    links = Links.of(resources)
-    endpoints: set[str] = set()
-    for pep in of_type(resources, PRIVATE_ENDPOINT):
-        for key in ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections"):
-            for connection in peek_items(pep.props, key):
-                if group in peek_items(connection, "groupIds"):
-                    endpoints |= links.targets(pep, [peek(connection, "privateLinkServiceId")], prop=key)
-    modes: dict[str, list[Any]] = {}
-    for ws in of_type(resources, ML_WORKSPACE):
-        for urn in links.targets(ws, [peek(ws.props, workspace_input)], prop=workspace_input, fallback=False):
-            modes.setdefault(urn, []).append(peek(ws.props, "managedNetwork.isolationMode", "Disabled"))
-    for resource in of_type(resources, kind):
-        if resource.urn in endpoints:
-            continue
-        found = modes.get(resource.urn, [])
-        public = peek(resource.props, "publicNetworkAccess")
-        if kind == KEY_VAULT:
-            public = peek(resource.props, "properties.publicNetworkAccess")
-        private = public is UNKNOWN or str(public).lower() == "disabled"
-        if any(mode is UNKNOWN or mode == "AllowOnlyApprovedOutbound"
-               or (mode == "AllowInternetOutbound" and private) for mode in found):
-            continue
-        yield resource, (f"has no private endpoint with group {group}, and the managed network of its workspace "
-                         "creates none (isolation mode AllowOnlyApprovedOutbound, or AllowInternetOutbound with "
-                         "public network access Disabled)" if found else
-                         f"has no private endpoint with group {group} and no Azure ML workspace with a managed "
-                         "network in this stack uses it")
 
 
 @RULES.resource(
@@ -302,5 +263,6 @@ def kv_key_strength(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
 )
 def kv_private_endpoint(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]
                         ) -> Iterator[tuple[str, str | None]]:
-    for vault, finding in private_link_findings(resources, KEY_VAULT, "vault", "keyVault"):
+    for vault, finding in private_link_findings(resources, KEY_VAULT, "vault", "keyVault",
+                                                "properties.publicNetworkAccess"):
         yield f"{label(vault)} {finding}", vault.urn

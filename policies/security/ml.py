@@ -7,7 +7,7 @@ from typing import Any
 
 from pulumi_policy import PolicyResource
 
-from ..lib.graph import UNKNOWN, Links, is_set, known_str, label, of_type, peek, peek_items
+from ..lib.graph import UNKNOWN, Links, is_set, known_str, label, of_type, peek
 from ..lib.props import expect, expect_one_of, get
 from ..lib.rules import Refs, Resource, setting
 from ..lib.types import (
@@ -18,9 +18,9 @@ from ..lib.types import (
     ML_REGISTRY,
     ML_WORKSPACE,
     ML_WORKSPACE_CONNECTION,
-    PRIVATE_ENDPOINT,
 )
 from . import RULES
+from .network import private_endpoint_targets
 
 DOCS = "https://learn.microsoft.com/azure/machine-learning"
 SECRET_WORDS = ("secret", "password", "passwd", "token", "apikey", "api_key", "connectionstring",
@@ -239,13 +239,7 @@ def compute_network(resources: Sequence[PolicyResource], cfg: Mapping[str, Any])
 )
 def workspace_private_endpoint(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]
                                ) -> Iterator[tuple[str, str | None]]:
-    links = Links.of(resources)
-    linked: set[str] = set()
-    for pep in of_type(resources, PRIVATE_ENDPOINT):
-        for key in ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections"):
-            for connection in peek_items(pep.props, key):
-                if "amlworkspace" in peek_items(connection, "groupIds"):
-                    linked |= links.targets(pep, [peek(connection, "privateLinkServiceId")], prop=key)
+    linked = private_endpoint_targets(resources, {"amlworkspace"})
     for ws in of_type(resources, ML_WORKSPACE):
         if ws.urn not in linked:
             yield f"{label(ws)} has no private endpoint with group amlworkspace", ws.urn

@@ -1,15 +1,16 @@
-"""Private endpoints: name resolution through private DNS zone groups."""
+"""Private endpoints: what they reach (shared by the private-endpoint rules of each service) and name resolution
+through private DNS zone groups."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import PolicyResource
 
 from ..lib.graph import UNKNOWN, Links, known_str, label, of_type, peek, peek_items
 from ..lib.rules import Refs, setting
-from ..lib.types import PRIVATE_DNS_ZONE_GROUP, PRIVATE_ENDPOINT
+from ..lib.types import ML_WORKSPACE, PRIVATE_DNS_ZONE_GROUP, PRIVATE_ENDPOINT
 from . import RULES
 
 #: Private DNS zones by private-link sub-resource (group id), from Microsoft's table
@@ -38,6 +39,53 @@ ZONES: dict[str, list[str]] = {
 CONNECTIONS = ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections")
 _GROUP_SEGMENT = "/privatednszonegroups/"
 _ZONE_SEGMENT = "/privatednszones/"
+
+
+def private_endpoint_targets(resources: Sequence[PolicyResource], groups: Collection[str],
+                             keys: Sequence[str] = CONNECTIONS) -> set[str]:
+    """URNs of the resources a private endpoint of the stack connects to with one of ``groups`` (sub-resources) in
+    its connections under ``keys`` (automatic and manual by default), linked through the connection's
+    ``privateLinkServiceId`` (its property dependency, or the id once known)."""
+    links = Links.of(resources)
+    found: set[str] = set()
+    for pep in of_type(resources, PRIVATE_ENDPOINT):
+        for key in keys:
+            for connection in peek_items(pep.props, key):
+                if set(groups) & {g for g in peek_items(connection, "groupIds") if isinstance(g, str)}:
+                    found |= links.targets(pep, [peek(connection, "privateLinkServiceId")], prop=key)
+    return found
+
+
+def private_link_findings(resources: Sequence[PolicyResource], kind: str, group: str, workspace_input: str,
+                          public_path: str = "publicNetworkAccess") -> Iterator[tuple[PolicyResource, str]]:
+    """The resources of ``kind`` that no private endpoint reaches: neither a network.PrivateEndpoint whose
+    connections target them with ``group`` in groupIds, nor the managed network of an Azure ML workspace in the stack
+    that refers to them through ``workspace_input``. A managed network creates private endpoints to the workspace's
+    registry and Key Vault "if they're configured as private or the workspace isolation mode is set to allow only
+    approved outbound" (learn.microsoft.com/azure/machine-learning/how-to-managed-network): isolation mode
+    AllowOnlyApprovedOutbound, or AllowInternetOutbound with the resource's public network access (at
+    ``public_path``) Disabled. Each finding is the resource and the end of its message."""
+    links = Links.of(resources)
+    endpoints = private_endpoint_targets(resources, {group})
+    modes: dict[str, list[Any]] = {}
+    for ws in of_type(resources, ML_WORKSPACE):
+        for urn in links.targets(ws, [peek(ws.props, workspace_input)], prop=workspace_input, fallback=False):
+            modes.setdefault(urn, []).append(peek(ws.props, "managedNetwork.isolationMode", "Disabled"))
+    for resource in of_type(resources, kind):
+        if resource.urn in endpoints:
+            continue
+        found = modes.get(resource.urn, [])
+        public = peek(resource.props, public_path)
+        private = public is UNKNOWN or str(public).lower() == "disabled"
+        if any(mode is UNKNOWN or mode == "AllowOnlyApprovedOutbound"
+               or (mode == "AllowInternetOutbound" and private) for mode in found):
+            continue
+        yield resource, (f"has no private endpoint with group {group}, and the managed network of its workspace "
+                         "creates none (isolation mode AllowOnlyApprovedOutbound, or AllowInternetOutbound with "
+                         "public network access Disabled)" if found else
+                         f"has no private endpoint with group {group} and no Azure ML workspace with a managed "
+                         "network in this stack uses it")
+
 
 
 def _group_ids(endpoint: PolicyResource) -> list[str]:

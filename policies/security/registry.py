@@ -14,7 +14,7 @@ from ..lib.props import expect, get
 from ..lib.rules import Refs, Resource, setting
 from ..lib.types import REGISTRY, REGISTRY_CACHE_RULE, REGISTRY_TOKEN, REGISTRY_WEBHOOK
 from . import RULES
-from .keyvault import private_link_findings
+from .network import private_link_findings
 
 DOCS = "https://learn.microsoft.com/azure/container-registry"
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from pulumi_policy import PolicyResource
 
-from ..lib.graph import Links, is_set, label, of_type, peek, peek_items
+from ..lib.graph import Links, is_set, label, of_type, peek
 from ..lib.props import get
 from ..lib.rules import Refs, Resource, setting
 from ..lib.types import (
@@ -18,10 +18,10 @@ from ..lib.types import (
     DEFENDER_FOR_STORAGE,
     ENCRYPTION_SCOPE,
     FILE_SERVICE,
-    PRIVATE_ENDPOINT,
     STORAGE_ACCOUNT,
 )
 from . import RULES
+from .network import private_endpoint_targets
 
 STORAGE_DOCS = "https://learn.microsoft.com/azure/storage"
 #: ``sasPolicy.sasExpirationPeriod`` as the API takes it: ``DD.HH:MM:SS`` (the day part may be left out).
@@ -372,15 +372,9 @@ def _account_kind(account: PolicyResource) -> str:
 )
 def storage_private_endpoint(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]
                              ) -> Iterator[tuple[str, str | None]]:
-    links = Links.of(resources)
-    linked: set[str] = set()
-    for pep in of_type(resources, PRIVATE_ENDPOINT):
-        # Only automatic connections: the anchors need an Approved connection, and a manual one stays Pending
-        # until the account's owner approves it.
-        key = "privateLinkServiceConnections"
-        for connection in peek_items(pep.props, key):
-            if STORAGE_GROUPS & {g for g in peek_items(connection, "groupIds") if isinstance(g, str)}:
-                linked |= links.targets(pep, [peek(connection, "privateLinkServiceId")], prop=key)
+    # Only automatic connections: the anchors need an Approved connection, and a manual one stays Pending until the
+    # account's owner approves it.
+    linked = private_endpoint_targets(resources, STORAGE_GROUPS, keys=("privateLinkServiceConnections",))
     for account in of_type(resources, STORAGE_ACCOUNT):
         if account.urn not in linked:
             yield f"{label(account)} has no private endpoint (automatic connection) to a storage service", account.urn
