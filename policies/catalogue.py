@@ -137,7 +137,8 @@ def _coverage_tables() -> list[str]:
         "",
         "Every rule of Azure Policy (built-in definitions), Checkov, PSRule for Azure and ADOScanner for the resource "
         "types the platform and its teams use (tables and source commits in `policies/lib/anchors/`): the rules of "
-        "the packs that cite it, or why none does. A reason starts with its category.",
+        "the packs that cite it, or why none does. A reason starts with its category; `config:` after a rule "
+        "means the rule meets the anchor only with the setting named, not with its defaults.",
         "",
         "| Source | Anchor rules | Covered by a rule | Reasons by category (`open`: a rule is planned) |",
         "|---|---|---|---|",
@@ -149,13 +150,17 @@ def _coverage_tables() -> list[str]:
             for anchor in getattr(rule.refs, field):
                 citing.setdefault(anchor, []).append(rule.name)
         anchors = tables[source]
-        categories = Counter(a.reason.split(":", 1)[0] for a in anchors if a.reason)
+        categories = Counter(a.excluded.split(":", 1)[0] for a in anchors if a.excluded)
         covered = sum(1 for a in anchors if a.id in citing)
-        lines.append(f"| {shown} | {len(anchors)} | {covered} | "
+        configured = sum(1 for a in anchors if a.id in citing and a.needs_config)
+        lines.append(f"| {shown} | {len(anchors)} | {covered} ({configured} with a setting) | "
                      + ", ".join(f"{k} {n}" for k, n in sorted(categories.items())) + " |")
         sections += [f"### {shown}", "", "| Id | Title | Resource | Rule or reason |", "|---|---|---|---|"]
         for anchor in sorted(anchors, key=lambda a: a.id.lower()):
-            verdict = ", ".join(f"`{r}`" for r in sorted(citing[anchor.id])) if anchor.id in citing else anchor.reason
+            verdict = anchor.reason
+            if anchor.id in citing:
+                verdict = ", ".join(f"`{r}`" for r in sorted(citing[anchor.id]))
+                verdict += f" ({anchor.reason})" if anchor.needs_config else ""
             sections.append(f"| `{anchor.id}` | {_cell(anchor.title)} | {_cell(anchor.resource)} | {_cell(verdict)} |")
         sections.append("")
     beyond = sorted((r for r in rules if not any(getattr(r.refs, f) for _, f in SOURCES.values())),

@@ -376,6 +376,7 @@ _ARM_TYPES = {
     tokens.PRIVATE_ENDPOINT: "Microsoft.Network/privateEndpoints",
     tokens.METRIC_ALERT: "Microsoft.Insights/metricAlerts",
     tokens.BUDGET: "Microsoft.Consumption/budgets",
+    "azure-native:privatedns:PrivateZone": "Microsoft.Network/privateDnsZones",
 }
 _EXTENSIONS = {tokens.DIAGNOSTIC_SETTING: "Microsoft.Insights/diagnosticSettings",
                tokens.LOCK: "Microsoft.Authorization/locks",
@@ -404,10 +405,12 @@ def linked(
     protect: bool = False,
     azure_name: str | None = None,
     extends: Ref | None = None,
+    under: tuple[Resource, str] | None = None,
 ) -> Resource:
     """A resource for stack cases. Its inputs may hold :class:`Ref` values; the dependencies and property
     dependencies (input name -> URNs) follow from them. ``extends`` makes it an extension resource of that target
-    (a diagnostic setting or a lock): its own id then starts with the target's id."""
+    (a diagnostic setting or a lock): its own id then starts with the target's id. ``under`` = (parent, path) makes
+    it a child resource, with the id Azure gives it: ``<parent id>/<path>`` (``blobServices/default``)."""
     props = props if props is not None else copy.deepcopy(GOOD.get(kind, {}))
     deps = {key: sorted({r.target for r in _refs(value)}) for key, value in props.items() if _refs(value)}
     token = TYPES.get(kind, kind)
@@ -417,6 +420,8 @@ def linked(
     azure_name = azure_name or str(props.get("computeName") or name)
     if extends is not None:
         resource_id = f"{_IDS[extends.target][0]}{extends.suffix}/providers/{_EXTENSIONS[token]}/{azure_name}"
+    elif under is not None:
+        resource_id, azure_name = f"{_IDS[under[0].resolved_urn][0]}/{under[1]}", under[1].rsplit("/", 1)[-1]
     elif token == "azure-native:resources:ResourceGroup":
         resource_id = f"{SUB}/resourceGroups/{azure_name}"
     elif token == tokens.ML_COMPUTE:

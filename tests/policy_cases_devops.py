@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from policy_cases import _IDS, Case, Ref, bad, good, linked, put
+from policy_cases import _IDS, UNKNOWN, Case, Ref, bad, good, linked, put
 from policy_cases import GOOD as BASE
 
-from policies.harness import Secret
+from policies.harness import Resource, Secret
 from policies.lib import types as tokens
 
 #: Compliant resources of this area, by kind (added to ``policy_cases.GOOD``; each must pass every rule of every pack).
@@ -52,6 +52,8 @@ GOOD: dict[str, dict[str, Any]] = {
                       "secretValue": Secret("x")},
     "genericv2": {"projectId": "project-1", "name": "feed", "type": "externalnugetfeed",
                   "serverUrl": "https://nuget.example.com/v3/index.json", "authorizationScheme": "None"},
+    "nuget": {"projectId": "project-1", "serviceEndpointName": "feed", "feedUrl": "https://nuget.example.com/v3/index.json",
+              "apiKey": Secret("k")},
 }
 #: Their Pulumi types (added to ``policy_cases.TYPES``).
 TYPES: dict[str, str] = {
@@ -61,6 +63,7 @@ TYPES: dict[str, str] = {
     "elasticpool": tokens.ADO_ELASTIC_POOL,
     "groupvariable": tokens.ADO_VARIABLE_GROUP_VARIABLE,
     "genericv2": tokens.ADO_SERVICE_ENDPOINT_GENERIC_V2,
+    "nuget": tokens.ADO_SERVICE_ENDPOINT_NUGET,
 }
 
 STORAGE_KEY = "A" * 84 + "b1=="
@@ -89,6 +92,28 @@ def resource_cases() -> list[Case]:
         c("security-ado-service-connection-federated",
           [bad("connection", lambda p: p.update(credentials=None, resourceGroup="rg-ml"))]),
         c("security-ado-resource-not-open", [good("variables"), good("genericv2")]),
+        # --- service connection authentication (ADOScanner CheckSecureAuthN and CheckClassicConnection)
+        c("security-ado-service-connection-secure-auth", [
+            good("genericv2"), good("nuget"),
+            bad("genericv2", lambda p: p.update(type="externaltfs", authorizationScheme="Token")),
+            # Types ADOScanner does not grade, and a scheme computed elsewhere, are left alone.
+            bad("genericv2", lambda p: p.update(type="generic", authorizationScheme="UsernamePassword")),
+            bad("genericv2", put("authorizationScheme", UNKNOWN))]),
+        c(
+            "security-ado-service-connection-secure-auth",
+            [bad("genericv2", lambda p: p.update(type="azure", authorizationScheme="Certificate")),
+             bad("genericv2", lambda p: p.update(type="ExternalNpmRegistry", authorizationScheme="UsernamePassword")),
+             bad("nuget", lambda p: (p.pop("apiKey"), p.update(username="ci", password=Secret("p")))),
+             bad("nuget", lambda p: (p.pop("apiKey"), p.update(personalAccessToken=Secret("t"))))],
+            ["type is 'azure', a classic Azure service connection; use a ServiceEndpointAzureRM (Azure Resource "
+             "Manager, workload identity federation) scoped to a resource group",
+             "authorizationScheme is 'UsernamePassword'; ExternalNpmRegistry connections must use 'Token'",
+             "username and password are set; NuGet connections must use 'None' (apiKey)",
+             "personalAccessToken is set; NuGet connections must use 'None' (apiKey)"],
+        ),
+        c("security-ado-service-connection-secure-auth",
+          [bad("nuget", lambda p: (p.pop("apiKey"), p.update(personalAccessToken=Secret("t"))))],
+          config={"requiredSchemes": {"externalnugetfeed": "Token"}}),
         c(
             "security-ado-resource-not-open",
             [bad("variables", put("allowAccess", True)), bad("genericv2", put("sharedProjectIds", ["project-2"]))],
@@ -106,6 +131,8 @@ def resource_cases() -> list[Case]:
                     {"name": "BLOB_URL", "value": "https://st.blob.core.windows.net/c?sv=2022-11-02&ss=b&srt=co"
                                                   "&sp=r&se=2030-01-01&st=2024-01-01&spr=https&sig=abc"},
                     {"name": "ADO", "value": "a" * 52},
+                    # The format since July 2024: 84 characters with AZDO near the end.
+                    {"name": "ADO_NEW", "value": "Ab1" * 25 + "xAZDOq7Z9"},
                     {"name": "DB", "value": "Server=db;Database=ml;User Id=ml;Password=hunter2;"},
                     {"name": "SIGNING", "value": "-----BEGIN RSA PRIVATE KEY-----\nMIIE..."},
                     {"name": "KEY", "value": STORAGE_KEY},
@@ -117,6 +144,7 @@ def resource_cases() -> list[Case]:
                 "variable STORAGE holds an account key in a connection string in plain text",
                 "variable BLOB_URL holds a SAS token in plain text",
                 "variable ADO holds an Azure DevOps personal access token in plain text",
+                "variable ADO_NEW holds an Azure DevOps personal access token in plain text",
                 "variable DB holds a password in a connection string in plain text",
                 "variable SIGNING holds a private key in plain text",
                 "variable KEY looks like a secret and is stored in plain text",
@@ -136,6 +164,8 @@ def resource_cases() -> list[Case]:
         ),
         # --- build definitions
         c("security-ado-build-definition-job-scope", [good("pipeline")]),
+        # A YAML pipeline takes its job scope from the project's enforceJobScope, not from the definition.
+        c("security-ado-build-definition-job-scope", [bad("pipeline", put("jobAuthorizationScope", None))]),
         c("security-ado-build-definition-job-scope", [bad("pipeline", put("jobs", [
             {"name": "build", "refName": "Job_1", "condition": "succeeded()", "jobAuthorizationScope": "project",
              "allowScriptsAuthAccessOption": False}]))]),
@@ -286,4 +316,86 @@ def stack_cases() -> list[Case]:
              "only refs/heads/main, refs/heads/master"],
             stack=True,
         ),
+        *_branch_protection_cases(project, repo, env),
+    ]
+
+
+def _branch_protection_cases(project: Resource, repo: Resource, env: Resource) -> list[Case]:
+    """security-ado-pipeline-branch-protected: a YAML pipeline's default branch and a required template's branch
+    need an enabled, blocking branch policy; repositories link through the graph on a preview and by id after."""
+    c, rule = Case, "security-ado-pipeline-branch-protected"
+    project_id, repo_ref = Ref(project.resolved_urn), Ref(repo.resolved_urn)
+
+    def pipeline(name: str, branch: str | None = "refs/heads/main", repo_id: Any = repo_ref,
+                 **repository: Any) -> Resource:
+        spec = {"repoType": "TfsGit", "repoId": repo_id, "ymlPath": "azure-pipelines.yml", **repository}
+        if branch is not None:
+            spec["branchName"] = branch
+        return linked("pipeline", name, {**GOOD["pipeline"], "repository": spec})
+
+    def policy(name: str, *scopes: dict[str, Any], kind: str = tokens.ADO_MIN_REVIEWERS, **props: Any) -> Resource:
+        return linked(kind, name, {"projectId": project_id, "settings": {"reviewerCount": 2, "scopes": list(scopes)},
+                                   **props})
+
+    def scope(ref: str | None = "refs/heads/main", repo_id: Any = repo_ref, **more: Any) -> dict[str, Any]:
+        out = {**more}
+        if repo_id is not None:
+            out["repositoryId"] = repo_id
+        if ref is not None:
+            out["repositoryRef"] = ref
+        return out
+
+    def template(name: str, ref: str, repository: str = "ml-project/ml", **more: Any) -> Resource:
+        return linked(tokens.ADO_CHECK_REQUIRED_TEMPLATE, name, {
+            "projectId": project_id, "targetResourceType": "environment", "targetResourceId": Ref(env.resolved_urn),
+            "requiredTemplates": [{"repositoryName": repository, "repositoryRef": ref,
+                                   "templatePath": "templates/deploy.yml", **more}]})
+
+    train, main = pipeline("train"), policy("main-reviewers", scope())
+    deploy = template("prod-template", "refs/heads/main")
+    by_id = policy("main-reviewers", scope(repo_id=_IDS[repo.resolved_urn][0]))
+    base = [project, repo, env]
+    external = pipeline("external", repo_id="4f6a0c1e-0000-4000-8000-00000000abcd")
+    mainline = linked(tokens.ADO_GIT, "mainline-repo", {"projectId": project_id, "name": "mainline",
+                                                        "defaultBranch": "refs/heads/main",
+                                                        "initialization": {"initType": "Clean"}})
+    default_scope = policy("default", scope(None, None, matchType="DefaultBranch"))
+    return [
+        c(rule, [*base, train, main, deploy], stack=True),
+        # A policy naming the repository by a literal id links only once ids are known.
+        c(rule, [*base, pipeline("train", repo_id=_IDS[repo.resolved_urn][0]), by_id], stack=True,
+          phases=("deployed", "ids-only")),
+        # Short branch names, prefix and default-branch scopes, and a scope for every repository of the project.
+        c(rule, [*base, pipeline("train", "main"), main, template("prod-template", "refs/heads/release/1.0"),
+                 policy("release", scope("refs/heads/release", matchType="Prefix"))], stack=True),
+        c(rule, [*base, train, deploy, policy("all-repos", scope(repo_id=None), kind=tokens.ADO_BUILD_VALIDATION)],
+          stack=True),
+        # Classic and GitHub pipelines, templates outside Azure Repos, and repositories the stack does not create
+        # are not judged by default (their policies can live elsewhere).
+        c(rule, [*base, pipeline("classic", ymlPath=None), pipeline("github", repoType="GitHub"), external,
+                 template("gh-template", "refs/heads/dev", repositoryType="github"),
+                 template("other-template", "refs/heads/dev", repository="other/shared")], stack=True),
+        c(rule, [*base, external], ["external (BuildDefinition): its default branch refs/heads/main has no enabled, "
+                                    "blocking branch policy"],
+          config={"externalRepositories": True}, stack=True),
+        c(
+            rule,
+            [*base, pipeline("train", None), deploy, template("hotfix", "refs/heads/hotfix"),
+             policy("main-reviewers", scope(), enabled=False),
+             policy("advisory", scope(), blocking=False),
+             policy("dev", scope("refs/heads/dev")),
+             policy("release", scope("refs/heads/release", matchType="Prefix"))],
+            ["train (BuildDefinition): its default branch refs/heads/master has no enabled, blocking branch policy",
+             "prod-template (CheckRequiredTemplate): required template templates/deploy.yml comes from "
+             "ml-project/ml@refs/heads/main, which has no enabled, blocking branch policy",
+             "hotfix (CheckRequiredTemplate): required template templates/deploy.yml comes from "
+             "ml-project/ml@refs/heads/hotfix, which has no enabled, blocking branch policy"],
+            stack=True,
+        ),
+        # A default-branch scope covers only the repository's default branch (when the stack sets it).
+        c(rule, [*base, mainline, pipeline("train", repo_id=Ref(mainline.resolved_urn)), default_scope], stack=True),
+        c(rule, [*base, mainline, pipeline("train", "refs/heads/develop", repo_id=Ref(mainline.resolved_urn)),
+                 default_scope],
+          ["train (BuildDefinition): its default branch refs/heads/develop has no enabled, blocking branch policy"],
+          stack=True),
     ]

@@ -60,10 +60,6 @@ TYPES: dict[str, str] = {
     "gov-metricalert": tokens.METRIC_ALERT,
     "gov-queryrule": tokens.SCHEDULED_QUERY_RULE,
 }
-# Ids of the stack cases' zone groups and zones (``linked``): <endpoint id>/privateDnsZoneGroups/<name> and
-# .../privateDnsZones/<zone name>, as Azure gives them.
-policy_cases._ARM_TYPES.setdefault(tokens.PRIVATE_DNS_ZONE_GROUP, "Microsoft.Network/privateEndpoints")
-policy_cases._ARM_TYPES.setdefault(PRIVATE_ZONE, "Microsoft.Network/privateDnsZones")
 
 ROLE = "security-roledefinition-least-privilege"
 NAMES = "governance-resource-name-valid"
@@ -88,14 +84,52 @@ def resource_cases() -> list[Case]:
             ROLE,
             [bad("gov-roledef", put("permissions", [{"actions": ["*"], "notActions": ["Microsoft.Authorization/*"]},
                                                     {"actions": ["*/read"], "dataActions": ["*"]}]))],
-            ["permissions[0].actions grants '*'; list the specific actions the role needs",
-             "permissions[1].dataActions grants '*'; list the specific actions the role needs"],
+            ["permissions[0].actions grants '*', which spans every resource provider (Owner or Contributor); list "
+             "the specific actions the role needs",
+             "permissions[1].dataActions grants '*', which spans every resource provider (Owner or Contributor); "
+             "list the specific actions the role needs"],
         ),
+        # Azure expands * anywhere in an action string, case-insensitively: these all grant role assignment.
         c(
             ROLE,
-            [bad("gov-roledef", put("permissions", [{"actions": ["microsoft.authorization/roleAssignments/write"]}]))],
-            ["permissions[0].actions grants 'microsoft.authorization/roleAssignments/write'; list the specific "
-             "actions the role needs"],
+            [bad("gov-roledef", put("permissions", [{"actions": [
+                "microsoft.authorization/roleAssignments/write", "Microsoft.Authorization/role*/write",
+                "Microsoft.Authorization/*/*", "Microsoft.Authorization/roleAssignments/w*"]}]))],
+            ["permissions[0].actions grants 'microsoft.authorization/roleAssignments/write', which includes "
+             "Microsoft.Authorization/roleAssignments/write; list the specific actions the role needs",
+             "permissions[0].actions grants 'Microsoft.Authorization/role*/write', which includes "
+             "Microsoft.Authorization/roleAssignments/write, Microsoft.Authorization/roleDefinitions/write; list the "
+             "specific actions the role needs",
+             "permissions[0].actions grants 'Microsoft.Authorization/*/*', which includes "
+             "Microsoft.Authorization/roleAssignments/write, Microsoft.Authorization/roleAssignments/delete, "
+             "Microsoft.Authorization/roleDefinitions/write, Microsoft.Authorization/roleDefinitions/delete, "
+             "Microsoft.Authorization/elevateAccess/action, Microsoft.Authorization/policyAssignments/write, "
+             "Microsoft.Authorization/policyExemptions/write, Microsoft.Authorization/locks/delete; list the specific "
+             "actions the role needs",
+             "permissions[0].actions grants 'Microsoft.Authorization/roleAssignments/w*', which includes "
+             "Microsoft.Authorization/roleAssignments/write; list the specific actions the role needs"],
+        ),
+        # notActions take away what they match: Microsoft.Authorization/* without its writes, deletes and actions is
+        # read-only; Reader's */read and a storage data role's blob data actions pass.
+        c(ROLE, [bad("gov-roledef", put("permissions", [
+            {"actions": ["Microsoft.Authorization/*", "*/read"],
+             "notActions": ["Microsoft.Authorization/*/write", "Microsoft.Authorization/*/delete",
+                            "Microsoft.Authorization/*/action"]},
+            {"dataActions": ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/*"]}]))]),
+        # Excluding only part of what a pattern grants still reports the rest; a configured data operation counts.
+        c(
+            ROLE,
+            [bad("gov-roledef", put("permissions", [
+                {"actions": ["Microsoft.Authorization/roleAssignments/*"],
+                 "notActions": ["Microsoft.Authorization/roleAssignments/delete"]},
+                {"dataActions": ["Microsoft.KeyVault/vaults/secrets/*"],
+                 "notDataActions": ["Microsoft.KeyVault/vaults/secrets/setSecret/action"]}]))],
+            ["permissions[0].actions grants 'Microsoft.Authorization/roleAssignments/*', which includes "
+             "Microsoft.Authorization/roleAssignments/write; list the specific actions the role needs",
+             "permissions[1].dataActions grants 'Microsoft.KeyVault/vaults/secrets/*', which includes "
+             "Microsoft.KeyVault/vaults/secrets/getSecret/action; list the specific actions the role needs"],
+            config={"sensitiveDataActions": ["Microsoft.KeyVault/vaults/secrets/getSecret/action",
+                                             "Microsoft.KeyVault/vaults/secrets/setSecret/action"]},
         ),
         c(
             ROLE,
@@ -187,7 +221,7 @@ def stack_cases() -> list[Case]:
             "resourceGroupName": RG.rsplit("/", 1)[-1],
             "privateDnsZoneConfigs": [{"name": f"zone{i}", "privateDnsZoneId": zone_id}
                                       for i, zone_id in enumerate(zone_ids)]},
-            azure_name=f"{target.name}/privateDnsZoneGroups/default")
+            under=(target, "privateDnsZoneGroups/default"))
 
     pep_ml = endpoint("pep-mlw", "amlworkspace")
     pep_blob = endpoint("pep-blob", "blob", "manualPrivateLinkServiceConnections")

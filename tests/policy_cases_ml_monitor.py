@@ -131,7 +131,8 @@ def resource_cases() -> list[Case]:
         c(
             "security-appinsights-public-access-disabled",
             [bad("appinsights", put("forceCustomerStorageForProfiler", None))],
-            ["forceCustomerStorageForProfiler is not true; profiler and debugger data must use your own storage"],
+            ["forceCustomerStorageForProfiler is not true; behind Private Link, Profiler and Snapshot Debugger data "
+             "must go to your own linked storage account"],
         ),
         # --- Log Analytics: saved queries in customer storage (anchor fa298e57) ---
         c("security-loganalytics-query-customer-storage", [good("loganalytics")]),
@@ -216,6 +217,8 @@ def stack_cases() -> list[Case]:
 
     services = [service(name) for name in SERVICES]
     files_only = linked("storage", "st", {**BASE["storage"], "kind": "FileStorage"})
+    # A premium StorageV2 account holds page blobs only: it has no file, queue or table service to log.
+    page_blobs = linked("storage", "st", {**BASE["storage"], "sku": {"name": "Premium_LRS"}})
     return [
         # Logs (categoryGroup allLogs or audit, or the audit categories) and metrics, each where the type needs them.
         c("security-diagnostics-enabled", compliant, stack=True),
@@ -246,6 +249,10 @@ def stack_cases() -> list[Case]:
         c("security-diagnostics-enabled",
           [law, law_diag, files_only, _setting("st-diag", files_only, law, metrics=TRANSACTION),
            _setting("st-file-diag", files_only, law, "/fileServices/default", logs=ALL_LOGS, metrics=TRANSACTION)],
+          stack=True),
+        c("security-diagnostics-enabled",
+          [law, law_diag, page_blobs, _setting("st-diag", page_blobs, law, metrics=TRANSACTION),
+           _setting("st-blob-diag", page_blobs, law, "/blobServices/default", logs=ALL_LOGS, metrics=TRANSACTION)],
           stack=True),
         c(
             "security-diagnostics-enabled",

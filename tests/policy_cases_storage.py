@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import policy_cases
 from policy_cases import GOOD as BASE
 from policy_cases import WHERE, Case, Ref, bad, good, linked, put
 
@@ -153,18 +152,22 @@ def resource_cases() -> list[Case]:
             [bad("defender", put("properties.isEnabled", False))],
             ["properties.isEnabled is false; leave it true or unset"],
         ),
+        # Without the override the subscription's plan applies for now; the message says when the false bites.
+        c(
+            "security-storage-defender-not-disabled",
+            [bad("defender", lambda p: p.update(properties={"isEnabled": False}))],
+            ["properties.isEnabled is false (it turns Defender off for the account once "
+             "properties.overrideSubscriptionLevelSettings is true); leave it true or unset"],
+        ),
     ]
 
 
 def _service(kind: str, name: str, account: Resource, props: dict[str, Any] | None = None) -> Resource:
     """A blob or file service of ``account``: its accountName comes from the account, and its id (after up) is the
     one Azure gives it, ``<account id>/blobServices/default`` (``linked`` names other types under the group)."""
-    service = linked(kind, name, {**(props if props is not None else GOOD.get(kind, BASE.get(kind, {}))),
-                                  "accountName": Ref(account.resolved_urn, "name")})
     segment = "blobServices" if kind == "blob" else "fileServices"
-    account_id = policy_cases._IDS[account.resolved_urn][0]
-    policy_cases._IDS[service.resolved_urn] = (f"{account_id}/{segment}/default", "default")
-    return service
+    return linked(kind, name, {**(props if props is not None else GOOD.get(kind, BASE.get(kind, {}))),
+                               "accountName": Ref(account.resolved_urn, "name")}, under=(account, f"{segment}/default"))
 
 
 def stack_cases() -> list[Case]:
@@ -174,6 +177,7 @@ def stack_cases() -> list[Case]:
     blob_store = linked("storage", "st-blob", {**BASE["storage"], "kind": "BlockBlobStorage"})
     hns = linked("storage", "st-dl", {**BASE["storage"], "isHnsEnabled": True})
     files = linked("storage", "st-files", {**BASE["storage"], "kind": "FileStorage"})
+    page_blobs = linked("storage", "st-pages", {**BASE["storage"], "sku": {"name": "Premium_ZRS"}})
 
     def endpoint(name: str, target: Resource, group: str, key: str = "privateLinkServiceConnections") -> Resource:
         return linked(tokens.PRIVATE_ENDPOINT, name, {
@@ -200,10 +204,11 @@ def stack_cases() -> list[Case]:
         c("security-storage-services-configured",
           [st, _service("blob", "st-blob", st), _service("fileservice", "st-file", st)],
           config={"requireFileService": True}, stack=True),
-        # Premium block blob accounts have no Azure Files, FileStorage accounts no blobs, and Azure.Storage
-        # .FileShareSoftDelete leaves accounts with a hierarchical namespace out.
+        # Premium block blob and premium StorageV2 (page blob) accounts have no Azure Files, FileStorage accounts
+        # no blobs, and Azure.Storage.FileShareSoftDelete leaves accounts with a hierarchical namespace out.
         c("security-storage-services-configured",
           [blob_store, _service("blob", "st-blob-blob", blob_store), hns, _service("blob", "st-dl-blob", hns),
+           page_blobs, _service("blob", "st-pages-blob", page_blobs),
            files, _service("fileservice", "st-files-file", files)], config={"requireFileService": True}, stack=True),
         c(
             "security-storage-services-configured",

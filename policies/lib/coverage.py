@@ -24,13 +24,26 @@ ANCHOR_DIR = Path(__file__).resolve().parent / "anchors"
 
 @dataclass(frozen=True)
 class Anchor:
-    """One rule of an anchor rule set: either some rule of the packs cites its id, or ``reason`` says why none does."""
+    """One rule of an anchor rule set: either some rule of the packs cites its id, or ``reason`` says why none does.
+
+    A cited anchor's ``reason`` may be a ``config:`` note instead: the citing rule meets it only with the setting the
+    note names, not with its defaults."""
 
     source: str
     id: str
     title: str
     resource: str
     reason: str
+
+    @property
+    def needs_config(self) -> bool:
+        """Cited, but met only with a non-default setting of the citing rule (a ``config:`` note)."""
+        return self.reason.startswith("config:")
+
+    @property
+    def excluded(self) -> str:
+        """Why no rule covers this anchor (empty when one does)."""
+        return "" if self.needs_config else self.reason
 
 
 def load_anchors(directory: Path = ANCHOR_DIR) -> dict[str, list[Anchor]]:
@@ -231,6 +244,14 @@ ANCHORS: Mapping[tuple[str, str], tuple[str, ...] | str] = {
         "Azure DevOps protected resources",
         "service connections, variable groups, queues and repositories have branch control or approval",
     ): ("security-ado-resource-branch-control",),
+    (
+        "Azure DevOps YAML pipeline",
+        "default branch and required-template branches have a blocking branch policy",
+    ): ("security-ado-pipeline-branch-protected",),
+    (
+        "Azure DevOps service connection",
+        "no classic Azure connections; token or API key rather than user name and password",
+    ): ("security-ado-service-connection-secure-auth",),
 }
 
 #: Rules that prod's configs keep advisory, and why. Everything else is mandatory in prod.

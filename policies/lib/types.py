@@ -47,6 +47,17 @@ ADO_QUEUE = "azuredevops:index/queue:Queue"
 ADO_GIT = "azuredevops:index/git:Git"
 ADO_VARIABLE_GROUP_VARIABLE = "azuredevops:index/variableGroupVariable:VariableGroupVariable"
 ADO_SERVICE_ENDPOINT_GENERIC_V2 = "azuredevops:index/serviceendpointGenericV2:ServiceendpointGenericV2"
+ADO_SERVICE_ENDPOINT_NUGET = "azuredevops:index/serviceendpointNuget:ServiceendpointNuget"
+ADO_CHECK_REQUIRED_TEMPLATE = "azuredevops:index/checkRequiredTemplate:CheckRequiredTemplate"
+#: Every branch policy type: each has enabled, blocking (both default true) and settings.scopes[].
+ADO_BRANCH_POLICIES = (
+    ADO_MIN_REVIEWERS, ADO_BUILD_VALIDATION,
+    "azuredevops:index/branchPolicyAutoReviewers:BranchPolicyAutoReviewers",
+    "azuredevops:index/branchPolicyCommentResolution:BranchPolicyCommentResolution",
+    "azuredevops:index/branchPolicyMergeTypes:BranchPolicyMergeTypes",
+    "azuredevops:index/branchPolicyStatusCheck:BranchPolicyStatusCheck",
+    "azuredevops:index/branchPolicyWorkItemLinking:BranchPolicyWorkItemLinking",
+)
 KEY_VAULT_ACCESS_POLICY = "azure-native:keyvault:AccessPolicy"
 REGISTRY_TOKEN = "azure-native:containerregistry:Token"
 REGISTRY_WEBHOOK = "azure-native:containerregistry:Webhook"

@@ -13,10 +13,12 @@ from ..lib.graph import UNKNOWN, Links, is_set, known_str, label, of_type, peek,
 from ..lib.props import get
 from ..lib.rules import Refs, Resource, setting
 from ..lib.types import (
+    ADO_BRANCH_POLICIES,
     ADO_BUILD_DEFINITION,
     ADO_BUILD_VALIDATION,
     ADO_CHECK_APPROVAL,
     ADO_CHECK_BRANCH_CONTROL,
+    ADO_CHECK_REQUIRED_TEMPLATE,
     ADO_ELASTIC_POOL,
     ADO_ENVIRONMENT,
     ADO_GIT,
@@ -29,6 +31,7 @@ from ..lib.types import (
     ADO_RESOURCE_AUTHORIZATION,
     ADO_SERVICE_ENDPOINT_AZURERM,
     ADO_SERVICE_ENDPOINT_GENERIC_V2,
+    ADO_SERVICE_ENDPOINT_NUGET,
     ADO_VARIABLE_GROUP,
     ADO_VARIABLE_GROUP_VARIABLE,
 )
@@ -43,7 +46,10 @@ SECRET_VALUES = (
     ("a password in a connection string", re.compile(r"(password|pwd)\s*=\s*\w+", re.I)),
     ("a storage account key", re.compile(r"^[A-Za-z0-9/+]{86}==$")),
     ("a SAS token", re.compile(r"[?&]sv=\d{4}-\d\d-\d\d&.*\bsig=[^&\s]+")),
-    ("an Azure DevOps personal access token", re.compile(r"^[a-z2-7]{52}$")),
+    # Before July 2024 52 base32 characters; since then 84 characters with the fixed signature AZDO at positions
+    # 76-80 (use-personal-access-tokens-to-authenticate#changes-to-format).
+    ("an Azure DevOps personal access token",
+     re.compile(r"^[a-z2-7]{52}$|^(?=[A-Za-z0-9]{84}$)[A-Za-z0-9]{75,76}AZDO")),
     ("an account key in a connection string", re.compile(r"(AccountKey|SharedAccessKey)\s*=\s*[^;\s]+", re.I)),
     ("a private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
 )
@@ -160,6 +166,49 @@ def service_connection(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     environment = peek(r.props, "environment") or "AzureCloud"
     if environment is not UNKNOWN and environment not in cfg["allowedEnvironments"]:
         yield f"environment is {environment!r}; allowed: {', '.join(cfg['allowedEnvironments'])}"
+
+
+#: The authorization scheme each service connection type must use (ADOScanner CheckSecureAuthN,
+#: ADO.ServiceConnection.ps1): a token or API key rather than a user name and password.
+SECURE_SCHEMES = {"externalnpmregistry": "Token", "externalnugetfeed": "None", "externaltfs": "Token",
+                  "microsoftswagger": "Token"}
+#: ServiceendpointNuget inputs weaker than the scheme required of NuGet connections: 'None' is the API key.
+NUGET_WEAKER = {"none": ("username", "password", "personalAccessToken"), "token": ("username", "password")}
+
+
+@RULES.resource(
+    "security-ado-service-connection-secure-auth",
+    types=[ADO_SERVICE_ENDPOINT_GENERIC_V2, ADO_SERVICE_ENDPOINT_NUGET],
+    description="Service connections are not classic Azure connections and authenticate with a token or API key, "
+                "not a user name and password.",
+    severity="high",
+    remediation="Replace a connection of type 'azure' (classic) with a ServiceEndpointAzureRM using workload "
+                "identity federation; for npm, NuGet, Azure Repos/TFS and Swagger connections use the token or API "
+                "key scheme (ServiceendpointNuget: apiKey, not username and password or a personal access token).",
+    url=f"{DOCS}/pipelines/library/service-endpoints",
+    refs=Refs(mcsb=("IM-3", "IM-8"), ado=("ADO_ServiceConnection_AuthN_Use_Secure_Auth_Method",
+                                   "ADO_ServiceConnection_AuthZ_Dont_Use_Classic_Connections")),
+    config={"requiredSchemes": setting(
+        "object", SECURE_SCHEMES, "Service connection type (case-insensitive) -> the authorizationScheme it must "
+        "use ('None' with an API key for NuGet).", additionalProperties={"type": "string"})},
+)
+def service_connection_auth(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    required = {k.lower(): v for k, v in cfg["requiredSchemes"].items()}
+    if r.type == ADO_SERVICE_ENDPOINT_NUGET:
+        want = required.get("externalnugetfeed", "None")
+        weaker = NUGET_WEAKER.get(want.lower(), ())
+        if given := [key for key in weaker if is_set(r.props, key)]:
+            yield (f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} set; NuGet connections must use "
+                   f"{want!r} ({'apiKey' if want.lower() == 'none' else 'personalAccessToken or apiKey'})")
+        return
+    kind, scheme = known_str(peek(r.props, "type")), known_str(peek(r.props, "authorizationScheme"))
+    if kind is None:
+        return
+    if kind.lower() == "azure":
+        yield ("type is 'azure', a classic Azure service connection; use a ServiceEndpointAzureRM (Azure Resource "
+               "Manager, workload identity federation) scoped to a resource group")
+    elif scheme is not None and (want := required.get(kind.lower())) and scheme.lower() != want.lower():
+        yield f"authorizationScheme is {scheme!r}; {kind} connections must use {want!r}"
 
 
 @RULES.resource(
@@ -314,17 +363,23 @@ def project_pipeline_settings(r: Resource, cfg: Mapping[str, Any]) -> Iterator[s
     description="Pipelines run with a job access token scoped to their project, and classic agent jobs do not "
                 "hand the token to scripts.",
     severity="medium",
-    remediation="Set jobAuthorizationScope (and jobs[].jobAuthorizationScope) to 'project' and leave "
-                "jobs[].allowScriptsAuthAccessOption false.",
+    remediation="For classic pipelines set jobAuthorizationScope and jobs[].jobAuthorizationScope to 'project' and "
+                "leave jobs[].allowScriptsAuthAccessOption false; YAML pipelines take the scope from the project's "
+                "enforceJobScope (security-ado-project-pipeline-settings).",
     url=f"{DOCS}/pipelines/process/access-tokens#job-authorization-scope",
     refs=Refs(mcsb=("PA-7",), ado=("ADO_Build_AuthZ_Limit_Pipeline_Access",
                                    "ADO_Build_AuthZ_Restrict_Access_To_OAuth_Token_For_Agent_Jobs")),
 )
 def build_job_scope(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     # Both scopes default to projectCollection (pulumi-azuredevops BuildDefinition and its jobs), the
-    # organization-wide token.
-    yield from _job_scope("jobAuthorizationScope", peek(r.props, "jobAuthorizationScope"))
-    for index, job in enumerate(peek_items(r.props, "jobs")):
+    # organization-wide token. A YAML pipeline (a ymlPath and no classic jobs) takes its scope from the organization
+    # and project settings instead ("If the scope isn't restricted at either the organization level or project
+    # level, then every job in your YAML pipeline gets a collection scoped job access token", access-tokens#job-
+    # authorization-scope): security-ado-project-pipeline-settings checks enforceJobScope for those.
+    jobs = peek_items(r.props, "jobs")
+    if not (known_str(peek(r.props, "repository.ymlPath")) and not jobs):
+        yield from _job_scope("jobAuthorizationScope", peek(r.props, "jobAuthorizationScope"))
+    for index, job in enumerate(jobs):
         if job is UNKNOWN:
             continue
         where = f"jobs[{index}] ({peek(job, 'name')})"
@@ -491,3 +546,110 @@ def resource_branch_control(resources: Sequence[PolicyResource], cfg: Mapping[st
         if verify is not True and verify is not UNKNOWN:
             found = "false" if verify is False else "not set (default false)"
             yield f"{label(check)}: verifyBranchProtection is {found}; set it to true", check.urn
+
+
+def _full_ref(branch: str) -> str:
+    """``main`` as the ref Azure DevOps compares, ``refs/heads/main``."""
+    return branch if branch.startswith("refs/") else f"refs/heads/{branch}"
+
+
+class _Protection:
+    """The enabled, blocking branch policies of a stack, scope by scope, and the repositories they name."""
+
+    def __init__(self, resources: Sequence[PolicyResource], links: Links, repos: Mapping[str, PolicyResource]):
+        self.repos = repos
+        self.scopes: list[tuple[Any, set[str]]] = []
+        for policy in of_type(resources, *ADO_BRANCH_POLICIES):
+            if peek(policy.props, "enabled") is False or peek(policy.props, "blocking") is False:
+                continue
+            for scope in peek_items(policy.props, "settings.scopes"):
+                named = links.targets(policy, [peek(scope, "repositoryId")], prop="settings", fallback=False)
+                self.scopes.append((scope, named & repos.keys()))
+
+    def covers(self, repo_urns: set[str], repo_id: str | None, branch: str) -> bool:
+        """Whether some scope protects ``branch`` of the repository created as ``repo_urns`` or with id ``repo_id``.
+        What is not known yet (an id, a ref computed elsewhere, a default branch left to Azure DevOps) counts as
+        protected: the rule reports only what the stack shows to be unprotected."""
+        return any(self._scope_covers(scope, named, repo_urns, repo_id, branch) for scope, named in self.scopes)
+
+    def _scope_covers(self, scope: Any, named: set[str], repo_urns: set[str], repo_id: str | None,
+                      branch: str) -> bool:
+        scope_repo = peek(scope, "repositoryId")
+        if scope_repo is not None:  # no repositoryId: every repository of the project
+            known = known_str(scope_repo)
+            same_id = known is not None and repo_id is not None and known.lower() == repo_id.lower()
+            if not (same_id or named & repo_urns or (scope_repo is UNKNOWN and not named)):
+                return False
+        match = str(peek(scope, "matchType") or "Exact").lower()
+        if match == "defaultbranch":
+            defaults = {known_str(peek(self.repos[u].props, "defaultBranch")) for u in repo_urns if u in self.repos}
+            return not defaults or None in defaults or _full_ref(branch).lower() in {
+                _full_ref(d).lower() for d in defaults if d}
+        ref = peek(scope, "repositoryRef")
+        if ref is UNKNOWN:
+            return True
+        ref_text = known_str(ref)
+        if ref_text is None:
+            return False
+        wanted, target = _full_ref(ref_text).lower(), _full_ref(branch).lower()
+        return target == wanted if match == "exact" else target.startswith(wanted)
+
+
+@RULES.stack(
+    "security-ado-pipeline-branch-protected",
+    description="The default branch of every YAML pipeline in an Azure Repos repository, and the branch every "
+                "required template comes from, has an enabled, blocking branch policy in the stack.",
+    severity="medium",
+    remediation="Add a branch policy (for example azuredevops.BranchPolicyMinReviewers, enabled and blocking) whose "
+                "settings.scopes name the repository and the pipeline's repository.branchName, or the "
+                "repositoryRef of the CheckRequiredTemplate's template.",
+    url=f"{DOCS}/pipelines/security/templates",
+    refs=Refs(mcsb=("DS-6",), ado=(
+        "ADO_Build_DP_Verify_Default_Branch", "ADO_AgentPool_DP_Use_Template_From_Protected_Branch",
+        "ADO_Environment_DP_Use_Template_From_Protected_Branch", "ADO_Repository_DP_Use_Template_From_Protected_Branch",
+        "ADO_SecureFile_DP_Use_Template_From_Protected_Branch",
+        "ADO_ServiceConnection_DP_Use_Template_From_Protected_Branch",
+        "ADO_VariableGroup_DP_Use_Template_From_Protected_Branch")),
+    config={"externalRepositories": setting(
+        "boolean", False, "Also report branches of repositories this stack does not create (their branch policies "
+                          "may be managed elsewhere, where the stack cannot see them).")},
+)
+def pipeline_branch_protected(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]
+                              ) -> Iterator[tuple[str, str | None]]:
+    links = Links.of(resources)
+    repos = {r.urn: r for r in of_type(resources, ADO_GIT)}
+    protection = _Protection(resources, links, repos)
+
+    def unprotected(repo_urns: set[str], repo_id: str | None, branch: str) -> bool:
+        if not repo_urns and not cfg["externalRepositories"]:
+            return False
+        return not protection.covers(repo_urns, repo_id, branch)
+
+    # ADOScanner's CheckYAMLDefaultBranch: YAML pipelines only (classic pipelines keep their definition in Azure
+    # DevOps, not in the branch). repository.repoType defaults to GitHub and branchName to master.
+    for pipeline in of_type(resources, ADO_BUILD_DEFINITION):
+        if peek(pipeline.props, "repository.repoType") != "TfsGit" or not is_set(pipeline.props, "repository.ymlPath"):
+            continue
+        repo_id = peek(pipeline.props, "repository.repoId")
+        branch = peek(pipeline.props, "repository.branchName") or "master"
+        if branch is UNKNOWN:
+            continue
+        repo_urns = links.targets(pipeline, [repo_id], prop="repository", fallback=False) & repos.keys()
+        if unprotected(repo_urns, known_str(repo_id), str(branch)):
+            yield (f"{label(pipeline)}: its default branch {_full_ref(str(branch))} has no enabled, blocking branch "
+                   "policy", pipeline.urn)
+    # ADOScanner's CheckTemplateBranchFor*: the branch each required template (Azure Repos) comes from.
+    by_name: dict[str, set[str]] = {}
+    for urn, repo in repos.items():
+        if name := known_str(peek(repo.props, "name")):
+            by_name.setdefault(name.lower(), set()).add(urn)
+    for check in of_type(resources, ADO_CHECK_REQUIRED_TEMPLATE):
+        depends = links.targets(check, prop="requiredTemplates", fallback=False) & repos.keys()
+        for template in peek_items(check.props, "requiredTemplates"):
+            kind, name, ref = (peek(template, key) for key in ("repositoryType", "repositoryName", "repositoryRef"))
+            if (kind or "azuregit") != "azuregit" or not known_str(ref):
+                continue
+            repo_urns = by_name.get(name.rsplit("/", 1)[-1].lower(), set()) if known_str(name) else depends
+            if unprotected(repo_urns, None, str(ref)):
+                yield (f"{label(check)}: required template {peek(template, 'templatePath')} comes from "
+                       f"{name}@{_full_ref(str(ref))}, which has no enabled, blocking branch policy", check.urn)

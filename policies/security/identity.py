@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -173,12 +174,34 @@ def assignment_scope(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]
                    "to a single resource", assignment.urn)
 
 
-#: Actions a custom role must not grant: everything (what makes Owner, or with notActions Contributor), and
-#: access management (assigning roles, or writing role definitions, is what makes a role privileged).
-FORBIDDEN_ACTIONS = ["*", "*/write", "Microsoft.Authorization/*", "Microsoft.Authorization/*/write",
-                     "Microsoft.Authorization/roleAssignments/*", "Microsoft.Authorization/roleAssignments/write",
-                     "Microsoft.Authorization/roleDefinitions/*", "Microsoft.Authorization/roleDefinitions/write"]
-PERMISSION_LISTS = (("actions", "forbiddenActions"), ("dataActions", "forbiddenDataActions"))
+#: Operations a custom role must not grant, whatever pattern grants them: access management (assigning roles,
+#: writing role definitions, elevating to User Access Administrator, exempting from policy, deleting locks) is what
+#: makes a role privileged; Contributor's notActions exclude exactly these. Azure expands ``*`` anywhere in an action
+#: string and subtracts notActions (https://learn.microsoft.com/azure/role-based-access-control/role-definitions,
+#: "Wildcard permissions", "NotActions"), so ``*/*`` or ``Microsoft.Authorization/role*/write`` grant them as well.
+SENSITIVE_ACTIONS = [
+    "Microsoft.Authorization/roleAssignments/write", "Microsoft.Authorization/roleAssignments/delete",
+    "Microsoft.Authorization/roleDefinitions/write", "Microsoft.Authorization/roleDefinitions/delete",
+    "Microsoft.Authorization/elevateAccess/action", "Microsoft.Authorization/policyAssignments/write",
+    "Microsoft.Authorization/policyExemptions/write", "Microsoft.Authorization/locks/delete",
+]
+#: Operations of a provider no role names: a pattern that grants them spans every resource provider (Owner or
+#: Contributor; ``*/read`` is Reader and passes).
+PROVIDER_WIDE = ("Unnamed.Provider/resources/write", "Unnamed.Provider/resources/delete",
+                 "Unnamed.Provider/resources/action")
+PERMISSION_LISTS = (("actions", "notActions", "sensitiveActions"),
+                    ("dataActions", "notDataActions", "sensitiveDataActions"))
+
+
+def _pattern(action: str) -> re.Pattern[str]:
+    """An action string as Azure matches it: case-insensitive, ``*`` standing for any characters."""
+    return re.compile(".*".join(map(re.escape, action.split("*"))), re.IGNORECASE)
+
+
+def _granted(operations: Sequence[str], action: str, excluded: Sequence[re.Pattern[str]]) -> list[str]:
+    """Those of ``operations`` that ``action`` grants and no notActions pattern in ``excluded`` takes away."""
+    pattern = _pattern(action)
+    return [op for op in operations if pattern.fullmatch(op) and not any(n.fullmatch(op) for n in excluded)]
 
 
 def _assignable_level(scope: str) -> str:
@@ -192,8 +215,8 @@ def _assignable_level(scope: str) -> str:
 @RULES.resource(
     "security-roledefinition-least-privilege",
     types=[ROLE_DEFINITION],
-    description="Custom roles grant neither every action (Owner-equivalent) nor access management, and are "
-                "assignable only below the subscription.",
+    description="Custom roles grant neither every provider's operations (Owner- or Contributor-equivalent) nor "
+                "access management, whatever wildcards they use, and are assignable only below the subscription.",
     severity="critical",
     remediation="List the specific actions the role needs in permissions[].actions (never '*' or "
                 "Microsoft.Authorization/* writes; a role that must assign roles is the built-in Role Based Access "
@@ -202,10 +225,11 @@ def _assignable_level(scope: str) -> str:
     url="https://learn.microsoft.com/azure/role-based-access-control/custom-roles",
     refs=Refs(mcsb=("PA-7",), azure_policy=("a451c1ef-c6ca-483d-87ed-f49761e3ffb5",), checkov=("CKV_AZURE_39",)),
     config={
-        "forbiddenActions": setting("array", FORBIDDEN_ACTIONS, "permissions[].actions entries a custom role must not "
-                                    "hold (case-insensitive).", items={"type": "string"}),
-        "forbiddenDataActions": setting("array", ["*"], "permissions[].dataActions entries a custom role must not "
-                                        "hold (case-insensitive).", items={"type": "string"}),
+        "sensitiveActions": setting("array", SENSITIVE_ACTIONS, "Operations no permissions[].actions pattern may "
+                                    "grant (after notActions; * in a pattern matches any characters, "
+                                    "case-insensitive).", items={"type": "string"}),
+        "sensitiveDataActions": setting("array", [], "Data operations no permissions[].dataActions pattern may "
+                                        "grant (after notDataActions).", items={"type": "string"}),
         "allowedScopeLevels": setting("array", ["resource group", "resource"], "Levels assignableScopes may name: "
                                       "root, management group, subscription, resource group, resource.",
                                       items={"type": "string"}),
@@ -219,11 +243,17 @@ def role_definition(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
         yield "the stack defines a custom role; custom roles are not allowed here (use a built-in role)"
         return
     for index, permission in enumerate(peek_items(r.props, "permissions")):
-        for key, setting_name in PERMISSION_LISTS:
-            forbidden = {a.lower() for a in cfg[setting_name]}
+        for key, not_key, setting_name in PERMISSION_LISTS:
+            excluded = [_pattern(a) for a in peek_items(permission, not_key) if isinstance(a, str)]
             for action in peek_items(permission, key):
-                if isinstance(action, str) and action.lower() in forbidden:
-                    yield f"permissions[{index}].{key} grants {action!r}; list the specific actions the role needs"
+                if not isinstance(action, str):
+                    continue
+                if _granted(PROVIDER_WIDE, action, excluded):
+                    yield (f"permissions[{index}].{key} grants {action!r}, which spans every resource provider "
+                           "(Owner or Contributor); list the specific actions the role needs")
+                elif sensitive := _granted(cfg[setting_name], action, excluded):
+                    yield (f"permissions[{index}].{key} grants {action!r}, which includes {', '.join(sensitive)}; "
+                           "list the specific actions the role needs")
     allowed = set(cfg["allowedScopeLevels"])
     for scope in peek_items(r.props, "assignableScopes"):
         # A scope created in the same deployment is unknown on a first preview, and always a resource group or

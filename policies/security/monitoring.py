@@ -30,6 +30,7 @@ from ..lib.types import (
     canonical,
 )
 from . import RULES
+from .storage import STORAGE_SERVICES, account_services
 
 DOCS = "https://learn.microsoft.com/azure/azure-monitor"
 
@@ -73,8 +74,9 @@ def appi_workspace(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     severity="medium",
     remediation="Set publicNetworkAccessForIngestion and publicNetworkAccessForQuery to Disabled once an Azure "
                 "Monitor Private Link Scope (AMPLS) connects the senders; without AMPLS telemetry stops arriving. Set "
-                "forceCustomerStorageForProfiler to true (link a storage account with "
-                "applicationinsights.ComponentLinkedStorageAccount if Profiler or Snapshot Debugger is used).",
+                "forceCustomerStorageForProfiler to true, so that behind Private Link Profiler and Snapshot Debugger "
+                "data goes only to your own storage; if they are used, link that account with "
+                "applicationinsights.ComponentLinkedStorageAccount (this rule does not check the link).",
     url=f"{DOCS}/logs/private-link-security",
     refs=Refs(mcsb=("NS-2",),
               azure_policy=("1bc02227-0cb6-4e11-8f53-eb0b22eab7e8", "dddfa1af-dcd6-42f4-b5b0-e1db01e0b405",
@@ -84,7 +86,8 @@ def appi_public(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     yield from _private_ingestion_and_query(r)
     # With Private Link, Profiler and Snapshot Debugger data must go to the team's own storage (BYOS).
     if peek(r.props, "forceCustomerStorageForProfiler") not in (True, UNKNOWN):
-        yield "forceCustomerStorageForProfiler is not true; profiler and debugger data must use your own storage"
+        yield ("forceCustomerStorageForProfiler is not true; behind Private Link, Profiler and Snapshot Debugger data "
+               "must go to your own linked storage account")
 
 
 def _private_ingestion_and_query(r: Resource) -> Iterator[str]:
@@ -168,12 +171,8 @@ LOG_TYPES = (ML_WORKSPACE, ML_REGISTRY, ML_ONLINE_ENDPOINT, KEY_VAULT, REGISTRY,
 #: Types whose setting must also enable metrics (storage accounts have metrics only; App Insights sends metrics only
 #: because its telemetry already is in Log Analytics).
 METRIC_TYPES = (ML_WORKSPACE, KEY_VAULT, REGISTRY, STORAGE_ACCOUNT, LOG_ANALYTICS, APP_INSIGHTS)
-STORAGE_SERVICES = ("blobServices", "fileServices", "queueServices", "tableServices")
 SERVICE_TYPES = {BLOB_SERVICE: "blobServices", FILE_SERVICE: "fileServices", QUEUE_SERVICE: "queueServices",
                  TABLE_SERVICE: "tableServices"}
-#: The services an account of each kind has (StorageV2 and Storage: all four).
-KIND_SERVICES = {"BlobStorage": ("blobServices",), "BlockBlobStorage": ("blobServices",),
-                 "FileStorage": ("fileServices",)}
 STORAGE_LOG_CATEGORIES = ["StorageRead", "StorageWrite", "StorageDelete"]
 #: Categories that, all enabled, count as the logs a type needs (besides categoryGroup allLogs or audit).
 LOG_CATEGORIES = {KEY_VAULT: ["AuditEvent"],
@@ -358,8 +357,7 @@ def _storage(resources: Sequence[PolicyResource], accounts: Sequence[PolicyResou
 
 def _storage_account(account: PolicyResource, on: Mapping[str | None, list[PolicyResource]],
                      cfg: Mapping[str, Any]) -> Iterator[tuple[str, str | None]]:
-    kind = peek(account.props, "kind")
-    has = KIND_SERVICES.get(kind, STORAGE_SERVICES) if isinstance(kind, str) else STORAGE_SERVICES
+    has = account_services(account)
     needed = [s for s in cfg["storageServices"] if s in has]
     unknown = on.get(None, [])
     pool = [d for d in unknown if _any_logs(d)]

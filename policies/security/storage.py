@@ -31,8 +31,8 @@ _SAS_PERIOD = re.compile(r"^(?:(?P<days>\d+)\.)?(?P<hours>\d{1,2}):(?P<minutes>\
 _RULE_LISTS = ("ipRules", "virtualNetworkRules", "resourceAccessRules")
 #: Private link sub-resources (group ids) of a storage account (Learn, storage-private-endpoints, "Creating a
 #: private endpoint").
-STORAGE_GROUPS = frozenset({"blob", "blob_secondary", "file", "file_secondary", "queue", "queue_secondary", "table",
-                            "table_secondary", "web", "web_secondary", "dfs", "dfs_secondary"})
+STORAGE_GROUPS = frozenset({"blob", "blob_secondary", "file", "queue", "queue_secondary", "table", "table_secondary",
+                            "web", "web_secondary", "dfs", "dfs_secondary"})
 
 
 
@@ -347,13 +347,35 @@ def file_share_soft_delete(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]
 def defender_not_disabled(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     for path in ("properties.isEnabled", "properties.malwareScanning.onUpload.isEnabled",
                  "properties.sensitiveDataDiscovery.isEnabled"):
-        if get(r.props, path) is False:
+        if get(r.props, path) is not False:
+            continue
+        if path == "properties.isEnabled" and get(r.props, "properties.overrideSubscriptionLevelSettings") is not True:
+            # Without the override the subscription's plan still applies; the setting waits for the override.
+            yield (f"{path} is false (it turns Defender off for the account once "
+                   "properties.overrideSubscriptionLevelSettings is true); leave it true or unset")
+        else:
             yield f"{path} is false; leave it true or unset"
 
 
 def _account_kind(account: PolicyResource) -> str:
     kind = peek(account.props, "kind")
     return kind if isinstance(kind, str) and kind else "StorageV2"
+
+
+#: The services an account of each kind has (StorageV2 and Storage: all four, or with a premium SKU, page blobs
+#: only: https://learn.microsoft.com/azure/storage/common/storage-account-overview, "Types of storage accounts").
+KIND_SERVICES = {"BlobStorage": ("blobServices",), "BlockBlobStorage": ("blobServices",),
+                 "FileStorage": ("fileServices",)}
+STORAGE_SERVICES = ("blobServices", "fileServices", "queueServices", "tableServices")
+
+
+def account_services(account: PolicyResource) -> tuple[str, ...]:
+    """The services (``blobServices``, ``fileServices``, ``queueServices``, ``tableServices``) ``account`` has."""
+    kind = _account_kind(account)
+    if kind in KIND_SERVICES:
+        return KIND_SERVICES[kind]
+    sku = peek(peek(account.props, "sku"), "name")
+    return ("blobServices",) if isinstance(sku, str) and sku.startswith("Premium_") else STORAGE_SERVICES
 
 
 @RULES.stack(
@@ -385,15 +407,15 @@ def storage_private_endpoint(resources: Sequence[PolicyResource], cfg: Mapping[s
     description="Every storage account has its blob service settings (and, where the config requires it, its file "
                 "service settings) in the stack, so soft delete and versioning are set rather than left to defaults.",
     severity="medium",
-    remediation="Add a storage.BlobServiceProperties (blobServicesName default) and, for StorageV2, Storage and "
-                "FileStorage accounts without a hierarchical namespace, a storage.FileServiceProperties "
-                "(fileServicesName default) for the account.",
+    remediation="Add a storage.BlobServiceProperties (blobServicesName default) and, for standard StorageV2 and "
+                "Storage and for FileStorage accounts without a hierarchical namespace, a "
+                "storage.FileServiceProperties (fileServicesName default) for the account.",
     url=f"{STORAGE_DOCS}/blobs/soft-delete-blob-enable",
     refs=Refs(mcsb=("BR-1",), azure_policy=("9fbd64e3-67b8-489b-98e5-fa0007d17e76",),
               psrule=("Azure.Storage.FileShareSoftDelete",)),
     config={"requireFileService": setting(
-        "boolean", False, "Also require a FileServiceProperties (share soft delete) for every StorageV2, Storage and "
-                          "FileStorage account without a hierarchical namespace.")},
+        "boolean", False, "Also require a FileServiceProperties (share soft delete) for every account with a file "
+                          "service (standard StorageV2 and Storage, FileStorage) without a hierarchical namespace.")},
 )
 def storage_services(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]
                      ) -> Iterator[tuple[str, str | None]]:
@@ -404,14 +426,14 @@ def storage_services(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]
                                         for s in of_type(resources, token)] or [set()]))
                   for token in (BLOB_SERVICE, FILE_SERVICE)}
     for account in of_type(resources, STORAGE_ACCOUNT):
-        kind = _account_kind(account)
-        if kind != "FileStorage" and account.urn not in configured[BLOB_SERVICE]:
+        services = account_services(account)
+        if "blobServices" in services and account.urn not in configured[BLOB_SERVICE]:
             yield (f"{label(account)} has no BlobServiceProperties in this stack; blob soft delete and versioning "
                    "are not set", account.urn)
         # Unknown on a first preview means not given as an input (the default, false); a hierarchical namespace
         # must be chosen at creation.
         hns = peek(account.props, "isHnsEnabled")
-        if (cfg["requireFileService"] and kind in ("StorageV2", "Storage", "FileStorage") and hns is not True
+        if (cfg["requireFileService"] and "fileServices" in services and hns is not True
                 and account.urn not in configured[FILE_SERVICE]):
             yield (f"{label(account)} has no FileServiceProperties in this stack; file share soft delete is not "
                    "set", account.urn)
