@@ -27,7 +27,6 @@ GOOD: dict[str, dict[str, Any]] = {
     "pipeline": {
         "projectId": "project-1",
         "name": "ml-train",
-        "jobAuthorizationScope": "project",
         "repository": {"repoType": "TfsGit", "repoId": "repo1", "branchName": "refs/heads/main",
                        "ymlPath": "azure-pipelines.yml"},
         "ciTrigger": {"useYaml": True},
@@ -114,6 +113,9 @@ def resource_cases() -> list[Case]:
         c("security-ado-service-connection-secure-auth",
           [bad("nuget", lambda p: (p.pop("apiKey"), p.update(personalAccessToken=Secret("t"))))],
           config={"requiredSchemes": {"externalnugetfeed": "Token"}}),
+        c("security-ado-service-connection-secure-auth",
+          [bad("nuget", lambda p: (p.pop("apiKey"), p.update(username="ci", password=Secret("p"))))],
+          config={"requiredSchemes": {"externalnpmregistry": "Token"}}),
         c(
             "security-ado-resource-not-open",
             [bad("variables", put("allowAccess", True)), bad("genericv2", put("sharedProjectIds", ["project-2"]))],
@@ -164,19 +166,25 @@ def resource_cases() -> list[Case]:
         ),
         # --- build definitions
         c("security-ado-build-definition-job-scope", [good("pipeline")]),
-        # A YAML pipeline takes its job scope from the project's enforceJobScope, not from the definition.
-        c("security-ado-build-definition-job-scope", [bad("pipeline", put("jobAuthorizationScope", None))]),
-        c("security-ado-build-definition-job-scope", [bad("pipeline", put("jobs", [
-            {"name": "build", "refName": "Job_1", "condition": "succeeded()", "jobAuthorizationScope": "project",
-             "allowScriptsAuthAccessOption": False}]))]),
+        # The provider sends jobs only for repoType Git (classic); on a YAML definition they are dropped, and the
+        # definition-level scope is never sent (the project's enforceJobScope decides).
+        c("security-ado-build-definition-job-scope", [
+            bad("pipeline", put("jobs", [{"name": "build", "refName": "Job_1", "condition": "succeeded()",
+                                          "jobAuthorizationScope": "projectCollection"}]))]),
+        c("security-ado-build-definition-job-scope", [bad("pipeline", lambda p: p.update(
+            repository={"repoType": "Git", "repoId": "https://git.example.com/ml.git", "branchName": "main"},
+            agentSpecification="ubuntu-24.04", jobs=[
+                {"name": "build", "refName": "Job_1", "condition": "succeeded()", "jobAuthorizationScope": "project",
+                 "allowScriptsAuthAccessOption": False}]))]),
         c(
             "security-ado-build-definition-job-scope",
-            [bad("pipeline", lambda p: p.update(jobAuthorizationScope=None, jobs=[
-                {"name": "build", "refName": "Job_1", "condition": "succeeded()",
-                 "jobAuthorizationScope": "projectCollection", "allowScriptsAuthAccessOption": True},
-                {"name": "test", "refName": "Job_2", "condition": "succeeded()"}]))],
+            [bad("pipeline", lambda p: p.update(
+                repository={"repoType": "Git", "repoId": "https://git.example.com/ml.git", "branchName": "main"},
+                agentSpecification="ubuntu-24.04", jobs=[
+                    {"name": "build", "refName": "Job_1", "condition": "succeeded()",
+                     "jobAuthorizationScope": "projectCollection", "allowScriptsAuthAccessOption": True},
+                    {"name": "test", "refName": "Job_2", "condition": "succeeded()"}]))],
             [
-                "jobAuthorizationScope is not set (default 'projectCollection'); set it to 'project'",
                 "jobs[0] (build).jobAuthorizationScope is 'projectCollection'; set it to 'project'",
                 "jobs[0] (build).allowScriptsAuthAccessOption is true: scripts can read System.AccessToken; set it to "
                 "false",
@@ -345,7 +353,7 @@ def _branch_protection_cases(project: Resource, repo: Resource, env: Resource) -
             out["repositoryRef"] = ref
         return out
 
-    def template(name: str, ref: str, repository: str = "ml-project/ml", **more: Any) -> Resource:
+    def template(name: str, ref: str, repository: str = "ml/ml", **more: Any) -> Resource:
         return linked(tokens.ADO_CHECK_REQUIRED_TEMPLATE, name, {
             "projectId": project_id, "targetResourceType": "environment", "targetResourceId": Ref(env.resolved_urn),
             "requiredTemplates": [{"repositoryName": repository, "repositoryRef": ref,
@@ -360,9 +368,11 @@ def _branch_protection_cases(project: Resource, repo: Resource, env: Resource) -
                                                         "defaultBranch": "refs/heads/main",
                                                         "initialization": {"initType": "Clean"}})
     default_scope = policy("default", scope(None, None, matchType="DefaultBranch"))
+    tools = linked(tokens.ADO_GIT, "tools-repo", {"projectId": project_id, "name": "tools",
+                                                  "initialization": {"initType": "Clean"}})
     return [
         c(rule, [*base, train, main, deploy], stack=True),
-        # A policy naming the repository by a literal id links only once ids are known.
+        # A policy and a pipeline naming the repository by its literal id (known only after up).
         c(rule, [*base, pipeline("train", repo_id=_IDS[repo.resolved_urn][0]), by_id], stack=True,
           phases=("deployed", "ids-only")),
         # Short branch names, prefix and default-branch scopes, and a scope for every repository of the project.
@@ -380,18 +390,31 @@ def _branch_protection_cases(project: Resource, repo: Resource, env: Resource) -
           config={"externalRepositories": True}, stack=True),
         c(
             rule,
-            [*base, pipeline("train", None), deploy, template("hotfix", "refs/heads/hotfix"),
+            [*base, pipeline("train", None), deploy, template("hotfix", "refs/heads/hotfix", repository="ml"),
              policy("main-reviewers", scope(), enabled=False),
              policy("advisory", scope(), blocking=False),
              policy("dev", scope("refs/heads/dev")),
              policy("release", scope("refs/heads/release", matchType="Prefix"))],
             ["train (BuildDefinition): its default branch refs/heads/master has no enabled, blocking branch policy",
              "prod-template (CheckRequiredTemplate): required template templates/deploy.yml comes from "
-             "ml-project/ml@refs/heads/main, which has no enabled, blocking branch policy",
+             "ml/ml@refs/heads/main, which has no enabled, blocking branch policy",
              "hotfix (CheckRequiredTemplate): required template templates/deploy.yml comes from "
-             "ml-project/ml@refs/heads/hotfix, which has no enabled, blocking branch policy"],
+             "ml@refs/heads/hotfix, which has no enabled, blocking branch policy"],
             stack=True,
         ),
+        # A scope protects only the repository it names: a policy on another repository does not count, and of
+        # one policy's two scopes (tools/main, ml/dev) neither protects ml/main. On a first preview both scopes'
+        # repositoryIds are unknown and the engine's settings dependencies cannot tell them apart: not reported.
+        c(rule, [*base, tools, train, policy("tools-main", scope(repo_id=Ref(tools.resolved_urn)))],
+          ["train (BuildDefinition): its default branch refs/heads/main has no enabled, blocking branch policy"],
+          stack=True),
+        c(rule, [*base, tools, train, policy("two", scope(repo_id=Ref(tools.resolved_urn)), scope("refs/heads/dev"))],
+          ["train (BuildDefinition): its default branch refs/heads/main has no enabled, blocking branch policy"],
+          stack=True, phases=("deployed", "ids-only")),
+        c(rule, [*base, tools, train, policy("two", scope(repo_id=Ref(tools.resolved_urn)), scope("refs/heads/dev"))],
+          stack=True, phases=("preview",)),
+        # Repository names are unique per project: a template from another project's "ml" is not this stack's.
+        c(rule, [*base, template("other-template", "refs/heads/main", repository="otherproj/ml")], stack=True),
         # A default-branch scope covers only the repository's default branch (when the stack sets it).
         c(rule, [*base, mainline, pipeline("train", repo_id=Ref(mainline.resolved_urn)), default_scope], stack=True),
         c(rule, [*base, mainline, pipeline("train", "refs/heads/develop", repo_id=Ref(mainline.resolved_urn)),

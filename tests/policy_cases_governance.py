@@ -86,28 +86,30 @@ def resource_cases() -> list[Case]:
                                                     {"actions": ["*/read"], "dataActions": ["*"]}]))],
             ["permissions[0].actions grants '*', which spans every resource provider (Owner or Contributor); list "
              "the specific actions the role needs",
-             "permissions[1].dataActions grants '*', which spans every resource provider (Owner or Contributor); "
+             "permissions[1].dataActions grants '*', which spans every data operation of every resource provider; "
              "list the specific actions the role needs"],
         ),
-        # Azure expands * anywhere in an action string, case-insensitively: these all grant role assignment.
+        # Azure expands * anywhere in an action string, case-insensitively: these all grant role assignment, and
+        # Microsoft.* (without the Authorization writes) is still Contributor on every first-party provider.
         c(
             ROLE,
             [bad("gov-roledef", put("permissions", [{"actions": [
                 "microsoft.authorization/roleAssignments/write", "Microsoft.Authorization/role*/write",
-                "Microsoft.Authorization/*/*", "Microsoft.Authorization/roleAssignments/w*"]}]))],
+                "Microsoft.Authorization/roleAssignments/w*"]},
+                {"actions": ["Microsoft.Authorization/*"],
+                 "notActions": ["Microsoft.Authorization/*/write", "Microsoft.Authorization/*/delete"]},
+                {"actions": ["Microsoft.*"], "notActions": ["Microsoft.Authorization/*"]}]))],
             ["permissions[0].actions grants 'microsoft.authorization/roleAssignments/write', which includes "
              "Microsoft.Authorization/roleAssignments/write; list the specific actions the role needs",
              "permissions[0].actions grants 'Microsoft.Authorization/role*/write', which includes "
-             "Microsoft.Authorization/roleAssignments/write, Microsoft.Authorization/roleDefinitions/write; list the "
-             "specific actions the role needs",
-             "permissions[0].actions grants 'Microsoft.Authorization/*/*', which includes "
-             "Microsoft.Authorization/roleAssignments/write, Microsoft.Authorization/roleAssignments/delete, "
-             "Microsoft.Authorization/roleDefinitions/write, Microsoft.Authorization/roleDefinitions/delete, "
-             "Microsoft.Authorization/elevateAccess/action, Microsoft.Authorization/policyAssignments/write, "
-             "Microsoft.Authorization/policyExemptions/write, Microsoft.Authorization/locks/delete; list the specific "
-             "actions the role needs",
+             "Microsoft.Authorization/roleAssignments/write, Microsoft.Authorization/roleDefinitions/write, "
+             "Microsoft.Authorization/roleManagementPolicies/write; list the specific actions the role needs",
              "permissions[0].actions grants 'Microsoft.Authorization/roleAssignments/w*', which includes "
-             "Microsoft.Authorization/roleAssignments/write; list the specific actions the role needs"],
+             "Microsoft.Authorization/roleAssignments/write; list the specific actions the role needs",
+             "permissions[1].actions grants 'Microsoft.Authorization/*', which includes "
+             "Microsoft.Authorization/elevateAccess/action; list the specific actions the role needs",
+             "permissions[2].actions grants 'Microsoft.*', which spans every resource provider (Owner or "
+             "Contributor); list the specific actions the role needs"],
         ),
         # notActions take away what they match: Microsoft.Authorization/* without its writes, deletes and actions is
         # read-only; Reader's */read and a storage data role's blob data actions pass.

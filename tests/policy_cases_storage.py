@@ -177,7 +177,7 @@ def stack_cases() -> list[Case]:
     blob_store = linked("storage", "st-blob", {**BASE["storage"], "kind": "BlockBlobStorage"})
     hns = linked("storage", "st-dl", {**BASE["storage"], "isHnsEnabled": True})
     files = linked("storage", "st-files", {**BASE["storage"], "kind": "FileStorage"})
-    page_blobs = linked("storage", "st-pages", {**BASE["storage"], "sku": {"name": "Premium_ZRS"}})
+    page_blobs = linked("storage", "st-pages", {**BASE["storage"], "sku": {"name": "premium_lrs"}})
 
     def endpoint(name: str, target: Resource, group: str, key: str = "privateLinkServiceConnections") -> Resource:
         return linked(tokens.PRIVATE_ENDPOINT, name, {

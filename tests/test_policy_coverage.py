@@ -3,6 +3,7 @@ every id a rule cites exists in its source's table (no invented anchors)."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from policies import governance, patching, security
@@ -43,17 +44,18 @@ def test_every_anchor_is_a_rule_or_a_reason() -> None:
 
 
 def test_config_notes_name_a_setting_of_a_citing_rule() -> None:
-    """A ``config:`` note names the rule that meets the anchor and the setting it needs, so a platform team can
-    turn it on."""
+    """A ``config:`` note reads "config: met with <setting> ... on <rule>": the rule cites the anchor and has that
+    setting, so a platform team can turn it on."""
     by_name = {r.name: r for r in RULES}
+    note = re.compile(r"^config: met with (\w+)\b.*? on ([a-z0-9-]+)")
     for source, (_, field) in SOURCES.items():
         by_id = cited(field)
-        notes = [a for a in TABLES[source] if a.needs_config]
-        for anchor in notes:
-            rules = [by_name[n] for n in by_id.get(anchor.id, [])]
-            named = [r for r in rules if r.name in anchor.reason and any(
-                f" {key} " in anchor.reason for key in r.config)]
-            assert named, f"{source} {anchor.id}: the config note names no citing rule and setting: {anchor.reason}"
+        for anchor in (a for a in TABLES[source] if a.needs_config):
+            found = note.match(anchor.reason)
+            assert found, f"{source} {anchor.id}: a config note starts 'config: met with <setting> ... on <rule>'"
+            key, rule = found.groups()
+            assert rule in by_id.get(anchor.id, []), f"{source} {anchor.id}: {rule} does not cite it"
+            assert key in by_name[rule].config, f"{source} {anchor.id}: {rule} has no setting {key}"
 
 
 CATEGORIES = {"deprecated", "runtime", "destination", "not-iac", "out-of-scope", "tenant", "azure-policy", "design",

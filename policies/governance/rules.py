@@ -57,6 +57,9 @@ def _kind(r: Resource | PolicyResource) -> str:
     severity="medium",
     remediation="Add the missing tags (the platform sets them from mlops-platform:tags on every resource).",
     url="https://learn.microsoft.com/azure/cloud-adoption-framework/ready/azure-best-practices/resource-tagging",
+    # The Append/Add/Inherit-if-missing policies act only on a resource that lacks the tag: one that has it, as this
+    # rule requires, is what they leave alone. Those that fix or overwrite the value carry a config: note
+    # (tagValuePatterns) in policies/lib/anchors/azure_policy.tsv, or a reason.
     refs=Refs(
         mcsb=("AM-2",),
         azure_policy=(

@@ -124,6 +124,10 @@ class Links:
                 return set(self._by_id[candidate])
         return set()
 
+    def named(self, value: object) -> set[str]:
+        """URNs of the resources whose known id is ``value`` (or the nearest id above it); none when unknown."""
+        return self._nearest(value)
+
     def targets(self, source: PolicyResource, values: Iterable[object] = (), prop: str | None = None,
                 own_id: bool = False, fallback: bool = True) -> set[str]:
         """URNs of the resources ``source`` takes an input from, or that one of ``values`` (ids, known or not)

@@ -195,7 +195,8 @@ NUGET_WEAKER = {"none": ("username", "password", "personalAccessToken"), "token"
 def service_connection_auth(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     required = {k.lower(): v for k, v in cfg["requiredSchemes"].items()}
     if r.type == ADO_SERVICE_ENDPOINT_NUGET:
-        want = required.get("externalnugetfeed", "None")
+        if (want := required.get("externalnugetfeed")) is None:
+            return  # NuGet connections not graded
         weaker = NUGET_WEAKER.get(want.lower(), ())
         if given := [key for key in weaker if is_set(r.props, key)]:
             yield (f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} set; NuGet connections must use "
@@ -346,7 +347,10 @@ PIPELINE_SETTINGS = (
         "ADO_Project_AuthZ_Limit_Non_Release_Pipeline_Scope", "ADO_Project_AuthZ_Limit_Release_Pipeline_Scope",
         "ADO_Project_AuthZ_Limit_Pipeline_Scope_To_Referenced_Repos",
         "ADO_Project_SI_Limit_Variables_Settable_At_Queue_Time", "ADO_Project_DP_Disable_Anonymous_Access_To_Badges",
-        "ADO_Project_DP_Publish_Metadata_From_Pipeline")),
+        "ADO_Project_DP_Publish_Metadata_From_Pipeline",
+        # enforceJobScope is what scopes a build pipeline's token to its project: terraform-provider-azuredevops
+        # never sends a definition-level jobAuthorizationScope (resource_build_definition.go expandBuildDefinition).
+        "ADO_Build_AuthZ_Limit_Pipeline_Access")),
 )
 def project_pipeline_settings(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     for key, what in PIPELINE_SETTINGS:
@@ -360,26 +364,23 @@ def project_pipeline_settings(r: Resource, cfg: Mapping[str, Any]) -> Iterator[s
 @RULES.resource(
     "security-ado-build-definition-job-scope",
     types=[ADO_BUILD_DEFINITION],
-    description="Pipelines run with a job access token scoped to their project, and classic agent jobs do not "
-                "hand the token to scripts.",
+    description="Classic agent jobs run with a job access token scoped to their project and do not hand the token "
+                "to scripts.",
     severity="medium",
-    remediation="For classic pipelines set jobAuthorizationScope and jobs[].jobAuthorizationScope to 'project' and "
-                "leave jobs[].allowScriptsAuthAccessOption false; YAML pipelines take the scope from the project's "
-                "enforceJobScope (security-ado-project-pipeline-settings).",
+    remediation="On classic pipelines (repository.repoType Git) set jobs[].jobAuthorizationScope to 'project' and "
+                "leave jobs[].allowScriptsAuthAccessOption false. Every build pipeline's token is limited to its "
+                "project by the project's enforceJobScope (security-ado-project-pipeline-settings); the "
+                "definition-level jobAuthorizationScope is never sent by the provider.",
     url=f"{DOCS}/pipelines/process/access-tokens#job-authorization-scope",
-    refs=Refs(mcsb=("PA-7",), ado=("ADO_Build_AuthZ_Limit_Pipeline_Access",
-                                   "ADO_Build_AuthZ_Restrict_Access_To_OAuth_Token_For_Agent_Jobs")),
+    refs=Refs(mcsb=("PA-7",), ado=("ADO_Build_AuthZ_Restrict_Access_To_OAuth_Token_For_Agent_Jobs",)),
 )
 def build_job_scope(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
-    # Both scopes default to projectCollection (pulumi-azuredevops BuildDefinition and its jobs), the
-    # organization-wide token. A YAML pipeline (a ymlPath and no classic jobs) takes its scope from the organization
-    # and project settings instead ("If the scope isn't restricted at either the organization level or project
-    # level, then every job in your YAML pipeline gets a collection scoped job access token", access-tokens#job-
-    # authorization-scope): security-ado-project-pipeline-settings checks enforceJobScope for those.
-    jobs = peek_items(r.props, "jobs")
-    if not (known_str(peek(r.props, "repository.ymlPath")) and not jobs):
-        yield from _job_scope("jobAuthorizationScope", peek(r.props, "jobAuthorizationScope"))
-    for index, job in enumerate(jobs):
+    # terraform-provider-azuredevops (resource_build_definition.go, expandBuildDefinition) sends jobs, as a classic
+    # designer process, only for repoType Git; every other definition is a YAML process and its jobs are dropped.
+    # A job's scope defaults to projectCollection, the organization-wide token.
+    if peek(r.props, "repository.repoType") != "Git":
+        return
+    for index, job in enumerate(peek_items(r.props, "jobs")):
         if job is UNKNOWN:
             continue
         where = f"jobs[{index}] ({peek(job, 'name')})"
@@ -554,17 +555,26 @@ def _full_ref(branch: str) -> str:
 
 
 class _Protection:
-    """The enabled, blocking branch policies of a stack, scope by scope, and the repositories they name."""
+    """The enabled, blocking branch policies of a stack, scope by scope, with the repositories each scope names."""
 
     def __init__(self, resources: Sequence[PolicyResource], links: Links, repos: Mapping[str, PolicyResource]):
         self.repos = repos
-        self.scopes: list[tuple[Any, set[str]]] = []
+        #: (scope, the stack repositories it names; None when that cannot be told yet)
+        self.scopes: list[tuple[Any, set[str] | None]] = []
         for policy in of_type(resources, *ADO_BRANCH_POLICIES):
             if peek(policy.props, "enabled") is False or peek(policy.props, "blocking") is False:
                 continue
-            for scope in peek_items(policy.props, "settings.scopes"):
-                named = links.targets(policy, [peek(scope, "repositoryId")], prop="settings", fallback=False)
-                self.scopes.append((scope, named & repos.keys()))
+            scopes = peek_items(policy.props, "settings.scopes")
+            # The engine records property dependencies per input (settings), not per scope: on a first preview
+            # they say which repository an unknown repositoryId is only when one scope has one and they hold one.
+            depends = links.targets(policy, prop="settings", fallback=False) & repos.keys()
+            unknown = sum(1 for scope in scopes if peek(scope, "repositoryId") is UNKNOWN)
+            for scope in scopes:
+                repo_id = peek(scope, "repositoryId")
+                if repo_id is UNKNOWN:
+                    self.scopes.append((scope, depends if unknown == 1 and len(depends) == 1 else None))
+                else:
+                    self.scopes.append((scope, links.named(repo_id) & repos.keys()))
 
     def covers(self, repo_urns: set[str], repo_id: str | None, branch: str) -> bool:
         """Whether some scope protects ``branch`` of the repository created as ``repo_urns`` or with id ``repo_id``.
@@ -572,13 +582,16 @@ class _Protection:
         protected: the rule reports only what the stack shows to be unprotected."""
         return any(self._scope_covers(scope, named, repo_urns, repo_id, branch) for scope, named in self.scopes)
 
-    def _scope_covers(self, scope: Any, named: set[str], repo_urns: set[str], repo_id: str | None,
+    def _scope_covers(self, scope: Any, named: set[str] | None, repo_urns: set[str], repo_id: str | None,
                       branch: str) -> bool:
         scope_repo = peek(scope, "repositoryId")
-        if scope_repo is not None:  # no repositoryId: every repository of the project
+        if scope_repo is UNKNOWN:
+            if named is not None and not named & repo_urns:
+                return False
+        elif scope_repo is not None:  # no repositoryId: every repository of the project
             known = known_str(scope_repo)
             same_id = known is not None and repo_id is not None and known.lower() == repo_id.lower()
-            if not (same_id or named & repo_urns or (scope_repo is UNKNOWN and not named)):
+            if not (same_id or (named or set()) & repo_urns):
                 return False
         match = str(peek(scope, "matchType") or "Exact").lower()
         if match == "defaultbranch":
@@ -593,6 +606,17 @@ class _Protection:
             return False
         wanted, target = _full_ref(ref_text).lower(), _full_ref(branch).lower()
         return target == wanted if match == "exact" else target.startswith(wanted)
+
+
+def _projects(links: Links, resource: PolicyResource, projects: Mapping[str, PolicyResource]) -> set[str]:
+    """The names ``resource``'s projectId may stand for (lower case): the stack project it links to, or the literal
+    value (a project name or id); empty when it cannot be told."""
+    value = peek(resource.props, "projectId")
+    linked = links.targets(resource, [value], prop="projectId", fallback=False) & projects.keys()
+    names = {known_str(peek(projects[u].props, "name")) for u in linked}
+    if not linked and known_str(value):
+        names.add(known_str(value))
+    return {n.lower() for n in names if n}
 
 
 @RULES.stack(
@@ -638,18 +662,27 @@ def pipeline_branch_protected(resources: Sequence[PolicyResource], cfg: Mapping[
         if unprotected(repo_urns, known_str(repo_id), str(branch)):
             yield (f"{label(pipeline)}: its default branch {_full_ref(str(branch))} has no enabled, blocking branch "
                    "policy", pipeline.urn)
-    # ADOScanner's CheckTemplateBranchFor*: the branch each required template (Azure Repos) comes from.
-    by_name: dict[str, set[str]] = {}
+    # ADOScanner's CheckTemplateBranchFor*: the branch each required template (Azure Repos) comes from. The
+    # template names its repository "project/repo", or "repo" in the check's own project; repository names are
+    # unique only within a project.
+    projects = {r.urn: r for r in of_type(resources, ADO_PROJECT)}
+    by_name: dict[tuple[str, str], set[str]] = {}
     for urn, repo in repos.items():
         if name := known_str(peek(repo.props, "name")):
-            by_name.setdefault(name.lower(), set()).add(urn)
+            for project in _projects(links, repo, projects):
+                by_name.setdefault((project, name.lower()), set()).add(urn)
     for check in of_type(resources, ADO_CHECK_REQUIRED_TEMPLATE):
         depends = links.targets(check, prop="requiredTemplates", fallback=False) & repos.keys()
         for template in peek_items(check.props, "requiredTemplates"):
             kind, name, ref = (peek(template, key) for key in ("repositoryType", "repositoryName", "repositoryRef"))
             if (kind or "azuregit") != "azuregit" or not known_str(ref):
                 continue
-            repo_urns = by_name.get(name.rsplit("/", 1)[-1].lower(), set()) if known_str(name) else depends
+            if known_str(name):
+                project, _, repo_name = name.rpartition("/")
+                owners = {project.lower()} if project else _projects(links, check, projects)
+                repo_urns = set().union(*(by_name.get((p, repo_name.lower()), set()) for p in owners))
+            else:
+                repo_urns = depends if len(depends) == 1 else set()
             if unprotected(repo_urns, None, str(ref)):
                 yield (f"{label(check)}: required template {peek(template, 'templatePath')} comes from "
                        f"{name}@{_full_ref(str(ref))}, which has no enabled, blocking branch policy", check.urn)

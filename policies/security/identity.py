@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -175,33 +174,49 @@ def assignment_scope(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]
 
 
 #: Operations a custom role must not grant, whatever pattern grants them: access management (assigning roles,
-#: writing role definitions, elevating to User Access Administrator, exempting from policy, deleting locks) is what
-#: makes a role privileged; Contributor's notActions exclude exactly these. Azure expands ``*`` anywhere in an action
-#: string and subtracts notActions (https://learn.microsoft.com/azure/role-based-access-control/role-definitions,
-#: "Wildcard permissions", "NotActions"), so ``*/*`` or ``Microsoft.Authorization/role*/write`` grant them as well.
+#: writing role definitions, elevating to User Access Administrator) and the guardrails around it (policy
+#: assignments, definitions and exemptions, locks, deployment stack deny settings). Contributor's notActions
+#: (Microsoft.Authorization/*/Write, */Delete, elevateAccess/Action) take these away. Azure expands ``*`` in an
+#: action string and subtracts notActions (https://learn.microsoft.com/azure/role-based-access-control/
+#: role-definitions, "Wildcard permissions", "NotActions"), so ``Microsoft.Authorization/role*/write`` grants them.
 SENSITIVE_ACTIONS = [
     "Microsoft.Authorization/roleAssignments/write", "Microsoft.Authorization/roleAssignments/delete",
     "Microsoft.Authorization/roleDefinitions/write", "Microsoft.Authorization/roleDefinitions/delete",
     "Microsoft.Authorization/elevateAccess/action", "Microsoft.Authorization/policyAssignments/write",
     "Microsoft.Authorization/policyExemptions/write", "Microsoft.Authorization/locks/delete",
+    "Microsoft.Authorization/policyAssignments/delete", "Microsoft.Authorization/policyDefinitions/write",
+    "Microsoft.Authorization/policySetDefinitions/write", "Microsoft.Authorization/roleManagementPolicies/write",
+    "Microsoft.Resources/deploymentStacks/manageDenySetting/action",
 ]
-#: Operations of a provider no role names: a pattern that grants them spans every resource provider (Owner or
-#: Contributor; ``*/read`` is Reader and passes).
-PROVIDER_WIDE = ("Unnamed.Provider/resources/write", "Unnamed.Provider/resources/delete",
-                 "Unnamed.Provider/resources/action")
+#: Operations of providers no role names, inside and outside the Microsoft namespace: a pattern that grants them
+#: spans every resource provider (Owner or Contributor, or every data operation; ``*/read`` is Reader and passes).
+PROVIDER_WIDE = tuple(f"{namespace}/resources/{verb}" for namespace in ("Unnamed.Provider", "Microsoft.UnnamedProvider")
+                      for verb in ("write", "delete", "action"))
 PERMISSION_LISTS = (("actions", "notActions", "sensitiveActions"),
                     ("dataActions", "notDataActions", "sensitiveDataActions"))
 
 
-def _pattern(action: str) -> re.Pattern[str]:
-    """An action string as Azure matches it: case-insensitive, ``*`` standing for any characters."""
-    return re.compile(".*".join(map(re.escape, action.split("*"))), re.IGNORECASE)
+def _matches(action: str, operation: str) -> bool:
+    """Whether ``action`` grants ``operation`` as Azure matches them: case-insensitive, ``*`` standing for any
+    characters (a linear glob; Azure allows one ``*`` per action string, more are matched all the same)."""
+    parts, text = action.lower().split("*"), operation.lower()
+    if len(parts) == 1:
+        return text == parts[0]
+    head, tail = parts[0], parts[-1]
+    if len(text) < len(head) + len(tail) or not (text.startswith(head) and text.endswith(tail)):
+        return False
+    position, end = len(head), len(text) - len(tail)
+    for middle in parts[1:-1]:
+        found = text.find(middle, position, end)
+        if found < 0:
+            return False
+        position = found + len(middle)
+    return True
 
 
-def _granted(operations: Sequence[str], action: str, excluded: Sequence[re.Pattern[str]]) -> list[str]:
+def _granted(operations: Sequence[str], action: str, excluded: Sequence[str]) -> list[str]:
     """Those of ``operations`` that ``action`` grants and no notActions pattern in ``excluded`` takes away."""
-    pattern = _pattern(action)
-    return [op for op in operations if pattern.fullmatch(op) and not any(n.fullmatch(op) for n in excluded)]
+    return [op for op in operations if _matches(action, op) and not any(_matches(n, op) for n in excluded)]
 
 
 def _assignable_level(scope: str) -> str:
@@ -244,13 +259,15 @@ def role_definition(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
         return
     for index, permission in enumerate(peek_items(r.props, "permissions")):
         for key, not_key, setting_name in PERMISSION_LISTS:
-            excluded = [_pattern(a) for a in peek_items(permission, not_key) if isinstance(a, str)]
+            excluded = [a for a in peek_items(permission, not_key) if isinstance(a, str)]
             for action in peek_items(permission, key):
                 if not isinstance(action, str):
                     continue
                 if _granted(PROVIDER_WIDE, action, excluded):
-                    yield (f"permissions[{index}].{key} grants {action!r}, which spans every resource provider "
-                           "(Owner or Contributor); list the specific actions the role needs")
+                    spans = ("every resource provider (Owner or Contributor)" if key == "actions" else
+                             "every data operation of every resource provider")
+                    yield (f"permissions[{index}].{key} grants {action!r}, which spans {spans}; list the specific "
+                           "actions the role needs")
                 elif sensitive := _granted(cfg[setting_name], action, excluded):
                     yield (f"permissions[{index}].{key} grants {action!r}, which includes {', '.join(sensitive)}; "
                            "list the specific actions the role needs")

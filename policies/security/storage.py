@@ -375,7 +375,7 @@ def account_services(account: PolicyResource) -> tuple[str, ...]:
     if kind in KIND_SERVICES:
         return KIND_SERVICES[kind]
     sku = peek(peek(account.props, "sku"), "name")
-    return ("blobServices",) if isinstance(sku, str) and sku.startswith("Premium_") else STORAGE_SERVICES
+    return ("blobServices",) if isinstance(sku, str) and sku.lower().startswith("premium_") else STORAGE_SERVICES
 
 
 @RULES.stack(
