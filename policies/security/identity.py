@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from fnmatch import fnmatchcase
 from typing import Any
 
 from pulumi_policy import PolicyResource
@@ -198,20 +199,9 @@ PERMISSION_LISTS = (("actions", "notActions", "sensitiveActions"),
 
 def _matches(action: str, operation: str) -> bool:
     """Whether ``action`` grants ``operation`` as Azure matches them: case-insensitive, ``*`` standing for any
-    characters (a linear glob; Azure allows one ``*`` per action string, more are matched all the same)."""
-    parts, text = action.lower().split("*"), operation.lower()
-    if len(parts) == 1:
-        return text == parts[0]
-    head, tail = parts[0], parts[-1]
-    if len(text) < len(head) + len(tail) or not (text.startswith(head) and text.endswith(tail)):
-        return False
-    position, end = len(head), len(text) - len(tail)
-    for middle in parts[1:-1]:
-        found = text.find(middle, position, end)
-        if found < 0:
-            return False
-        position = found + len(middle)
-    return True
+    characters (fnmatch, as the registry rules match sources; its patterns do not backtrack exponentially, and ARM
+    action strings hold no ``?`` or ``[``)."""
+    return fnmatchcase(operation.lower(), action.lower())
 
 
 def _granted(operations: Sequence[str], action: str, excluded: Sequence[str]) -> list[str]:

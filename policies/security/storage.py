@@ -228,10 +228,15 @@ def storage_cross_tenant(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
 )
 def blob_soft_delete(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     for policy in ("deleteRetentionPolicy", "containerDeleteRetentionPolicy"):
-        if get(r.props, f"{policy}.enabled") is not True:
-            yield f"{policy} is not enabled"
-        elif (days := get(r.props, f"{policy}.days") or 0) < cfg["minDays"]:
-            yield f"{policy}.days is {days:g}; keep at least {cfg['minDays']} days"
+        yield from _retention(r, policy, cfg["minDays"])
+
+
+def _retention(r: Resource, policy: str, min_days: int) -> Iterator[str]:
+    """A soft-delete retention policy (``enabled``, ``days``) that is on and keeps at least ``min_days``."""
+    if get(r.props, f"{policy}.enabled") is not True:
+        yield f"{policy} is not enabled"
+    elif (days := get(r.props, f"{policy}.days") or 0) < min_days:
+        yield f"{policy}.days is {days:g}; keep at least {min_days} days"
 
 
 @RULES.resource(
@@ -326,10 +331,7 @@ def storage_cmk(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
                                maximum=365)},
 )
 def file_share_soft_delete(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
-    if get(r.props, "shareDeleteRetentionPolicy.enabled") is not True:
-        yield "shareDeleteRetentionPolicy is not enabled"
-    elif (days := get(r.props, "shareDeleteRetentionPolicy.days") or 0) < cfg["minDays"]:
-        yield f"shareDeleteRetentionPolicy.days is {days:g}; keep at least {cfg['minDays']} days"
+    yield from _retention(r, "shareDeleteRetentionPolicy", cfg["minDays"])
 
 
 @RULES.resource(
