@@ -14,14 +14,20 @@ import contextlib
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
+from components.config_reader import (
+    PROJECT,
+    ConfigError,
+    Reader,
+    collect,
+    items,
+    show,
+)
 from components.naming import COMPUTE_CLUSTER_LENGTH, PREFIX_PATTERN, SLUG_PATTERN, Namer, compute_name_problem
 from components.regions import REGION_CODES
-
-PROJECT = "mlops-platform"
 
 ENVIRONMENTS = ("dev", "prod")
 ISOLATION_MODES = ("AllowInternetOutbound", "AllowOnlyApprovedOutbound")
@@ -62,9 +68,6 @@ SECRET_NAME_PATTERN = re.compile(
 #: ...unless the name says it holds a location or a flag rather than the credential (``oidcTokenFilePath``).
 NOT_SECRET_SUFFIX = re.compile(r"(path|file|url|uri|expiry|enabled|disabled)$", re.I)
 
-_ISO_DURATION = re.compile(
-    r"^P(?!$)(?:(?P<days>\d+)D)?(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
-)
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CRON_FIELD = re.compile(r"^[0-9*,/-]+$")
@@ -211,35 +214,6 @@ class PlatformConfig:
         return self.environment == "prod"
 
 
-# --------------------------------------------------------------------------------------------------------------------
-# Errors
-# --------------------------------------------------------------------------------------------------------------------
-
-
-class ConfigError(Exception):
-    """One or more configuration problems; each line names the key path, the value and what is allowed."""
-
-    def __init__(self, problems: Sequence[str]):
-        self.problems = list(problems)
-        shown = self.problems[:MAX_PROBLEMS]
-        if len(self.problems) > MAX_PROBLEMS:
-            shown.append(f"... and {len(self.problems) - MAX_PROBLEMS} more problems")
-        super().__init__("\n".join(shown))
-
-
-#: Longest excerpt of a given value that a message quotes, and most problems one error lists: a stray multi-megabyte
-#: value or thousands of broken entries must not flood a terminal or a pull-request comment.
-MAX_SHOWN = 60
-MAX_PROBLEMS = 50
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return repr(value if len(value) <= MAX_SHOWN else value[:MAX_SHOWN] + "…")
-    text = json.dumps(value, default=str)
-    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "…"
-
-
 def looks_secret(name: str) -> bool:
     """Whether a config key name looks like it holds a credential (``SECRET_NAME_PATTERN``)."""
     return bool(SECRET_NAME_PATTERN.search(name)) and not NOT_SECRET_SUFFIX.search(name)
@@ -261,125 +235,6 @@ def _plain_secrets(value: Any, path: str, cli_path: str) -> Iterator[tuple[str, 
             yield from _plain_secrets(item, f"{path}[{i}]", f"{cli_path}[{i}]")
 
 
-class _Reader:
-    """Collects problems while reading values; each ``get_*`` returns ``None`` after recording a problem."""
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-
-    def fail(self, path: str, message: str) -> None:
-        self.problems.append(f"{PROJECT}:{path}: {message}")
-
-    def check_keys(self, path: str, obj: Mapping[str, Any], allowed: Sequence[str],
-                   required: Sequence[str] = ()) -> None:
-        for key in obj:
-            if key not in allowed:
-                self.fail(f"{path}.{key}" if path else key,
-                          f"unknown key; allowed keys are {', '.join(sorted(allowed))}")
-        for key in required:
-            if key not in obj:
-                self.fail(f"{path}.{key}" if path else key, "is required but missing")
-
-    def obj(self, path: str, value: Any) -> Mapping[str, Any] | None:
-        if not isinstance(value, Mapping):
-            self.fail(path, f"{_show(value)} has the wrong type; expected an object (a YAML mapping)")
-            return None
-        return value
-
-    def lst(self, path: str, value: Any) -> list[Any] | None:
-        if not isinstance(value, list):
-            self.fail(path, f"{_show(value)} has the wrong type; expected a list")
-            return None
-        return value
-
-    def string(self, path: str, value: Any) -> str | None:
-        if not isinstance(value, str) or not value:
-            self.fail(path, f"{_show(value)} has the wrong type; expected a non-empty string")
-            return None
-        return value
-
-    def integer(self, path: str, value: Any, minimum: int | None = None, maximum: int | None = None) -> int | None:
-        if isinstance(value, str) and re.fullmatch(r"-?\d+", value):
-            value = int(value)  # top-level scalars arrive from the CLI as strings
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(path, f"{_show(value)} has the wrong type; expected a whole number")
-            return None
-        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-            bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
-            self.fail(path, f"{value} is not allowed; use a whole number {bounds}")
-            return None
-        return value
-
-    def boolean(self, path: str, value: Any) -> bool | None:
-        if isinstance(value, str) and value.lower() in ("true", "false"):
-            return value.lower() == "true"
-        if not isinstance(value, bool):
-            self.fail(path, f"{_show(value)} has the wrong type; expected true or false")
-            return None
-        return value
-
-    def choice(self, path: str, value: Any, allowed: Sequence[str]) -> str | None:
-        text = self.string(path, value)
-        if text is None:
-            return None
-        if text not in allowed:
-            self.fail(path, f"{_show(text)} is not allowed; use one of {', '.join(allowed)}")
-            return None
-        return text
-
-    def duration(self, path: str, value: Any, bounds: tuple[dt.timedelta, dt.timedelta]) -> str | None:
-        text = self.string(path, value)
-        if text is None:
-            return None
-        parsed = parse_iso_duration(text)
-        low, high = bounds
-        if parsed is None:
-            self.fail(path, f"{_show(text)} is not an ISO 8601 duration; use for example PT30M, PT2H or P1D, "
-                            f"between {_human(low)} and {_human(high)}")
-            return None
-        if not low <= parsed <= high:
-            self.fail(path, f"{_show(text)} is {_human(parsed)}; it must be between {_human(low)} and {_human(high)}")
-            return None
-        return text
-
-    def date(self, path: str, value: Any, today: dt.date) -> dt.date | None:
-        if isinstance(value, dt.date):
-            parsed: dt.date | None = value
-        else:
-            text = self.string(path, value)
-            if text is None:
-                return None
-            try:
-                parsed = dt.date.fromisoformat(text)
-            except ValueError:
-                self.fail(path, f"{_show(text)} is not a date; use YYYY-MM-DD")
-                return None
-        assert parsed is not None
-        if parsed > today:
-            self.fail(path, f"{parsed.isoformat()} is in the future; use the date the OS image was taken "
-                            f"(today or earlier, today is {today.isoformat()})")
-            return None
-        return parsed
-
-
-def parse_iso_duration(text: str) -> dt.timedelta | None:
-    """Parse the day-time subset of ISO 8601 durations Azure ML uses (``P1D``, ``PT30M``, ``P1DT2H``)."""
-    match = _ISO_DURATION.match(text)
-    if match is None:
-        return None
-    parts = {k: int(v) for k, v in match.groupdict().items() if v is not None}
-    return dt.timedelta(**parts)
-
-
-def _human(delta: dt.timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds % size == 0 and seconds >= size:
-            count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return f"{seconds} seconds"
-
-
 # --------------------------------------------------------------------------------------------------------------------
 # Parsing
 # --------------------------------------------------------------------------------------------------------------------
@@ -389,9 +244,6 @@ TOP_LEVEL_KEYS = (
     "log_retention_days", "instance_patch_date", "alert_emails", "greenfield", "generation",
 )
 PROD_ONLY_KEYS = ("locks", "hbi_workspace")
-
-T = TypeVar("T")
-
 
 def _decode(value: Any) -> Any:
     """Structured values reach the program as JSON strings; scalars stay as given."""
@@ -424,7 +276,7 @@ def parse_config(
     Raises ``ConfigError`` listing every problem; nothing is created before this returns.
     """
     today = today or dt.date.today()
-    r = _Reader()
+    r = Reader()
     ns = f"{PROJECT}:"
     values: dict[str, Any] = {}
 
@@ -451,7 +303,7 @@ def parse_config(
         if environment is not None and explicit is not None and explicit != environment:
             # The stack name decides for dev/prod stacks: a key in the stack file must not move a prod stack onto
             # dev's settings and dev's (advisory) policy levels.
-            r.fail("environment", f"{_show(explicit)} contradicts the stack name {stack!r}, which makes it "
+            r.fail("environment", f"{show(explicit)} contradicts the stack name {stack!r}, which makes it "
                                   f"{environment}; remove the key (stacks named dev... or prod... take their "
                                   "environment from the name)")
         environment = environment or explicit
@@ -471,7 +323,7 @@ def parse_config(
 
     prefix = values.get("prefix", "mlops")
     if r.string("prefix", prefix) is not None and not PREFIX_PATTERN.match(prefix):
-        r.fail("prefix", f"{_show(prefix)} is not allowed; use 2-8 lowercase letters and digits starting with a "
+        r.fail("prefix", f"{show(prefix)} is not allowed; use 2-8 lowercase letters and digits starting with a "
                          "letter (it appears in storage account names, which allow nothing else)")
 
     tags = _parse_tags(r, values.get("tags"))
@@ -536,7 +388,7 @@ def parse_config(
     )
 
 
-def _instance_names_unique(r: _Reader, teams: Sequence[TeamConfig], prefix: str, environment: str, region: str,
+def _instance_names_unique(r: Reader, teams: Sequence[TeamConfig], prefix: str, environment: str, region: str,
                            generation: int) -> None:
     """Compute instance names are unique per Azure region and end in a 5-character digest; two instances of this
     stack whose digests meet would fail the second one's creation, so it is refused here, before anything exists."""
@@ -546,12 +398,12 @@ def _instance_names_unique(r: _Reader, teams: Sequence[TeamConfig], prefix: str,
         for i, inst in enumerate(team.instances):
             name, where = namer.compute_instance(inst.user), f"teams[{t}].instances[{i}].user"
             if name in seen:
-                r.fail(where, f"{_show(inst.user)} gets the compute instance name {name!r}, as {seen[name]} does; "
+                r.fail(where, f"{show(inst.user)} gets the compute instance name {name!r}, as {seen[name]} does; "
                               "rename one of the users")
             seen[name] = where
 
 
-def _parse_alert_emails(r: _Reader, value: Any, tags: Mapping[str, str] | None) -> tuple[str, ...]:
+def _parse_alert_emails(r: Reader, value: Any, tags: Mapping[str, str] | None) -> tuple[str, ...]:
     if value is None:
         owner = (tags or {}).get("owner", "")
         if _EMAIL.match(owner):
@@ -567,11 +419,11 @@ def _parse_alert_emails(r: _Reader, value: Any, tags: Mapping[str, str] | None) 
         r.fail("alert_emails", "is empty; list at least one email address")
     for i, email in enumerate(emails):
         if not isinstance(email, str) or not _EMAIL.match(email):
-            r.fail(f"alert_emails[{i}]", f"{_show(email)} is not an email address")
+            r.fail(f"alert_emails[{i}]", f"{show(email)} is not an email address")
     return tuple(e for e in emails if isinstance(e, str) and _EMAIL.match(e))
 
 
-def _parse_tags(r: _Reader, value: Any) -> dict[str, str] | None:
+def _parse_tags(r: Reader, value: Any) -> dict[str, str] | None:
     if value is None:
         r.fail("tags", f"is required but missing; set {', '.join(REQUIRED_TAGS)}")
         return None
@@ -595,12 +447,12 @@ def _parse_tags(r: _Reader, value: Any) -> dict[str, str] | None:
         if key not in tags:
             r.fail(f"tags.{key}", f"is required but missing; every stack must set the tags {', '.join(REQUIRED_TAGS)}")
     if "data-classification" in result and result["data-classification"] not in DATA_CLASSIFICATIONS:
-        r.fail("tags.data-classification", f"{_show(result['data-classification'])} is not allowed; use one of "
+        r.fail("tags.data-classification", f"{show(result['data-classification'])} is not allowed; use one of "
                                            f"{', '.join(DATA_CLASSIFICATIONS)}")
     return result
 
 
-def _parse_network(r: _Reader, value: Any, environment: str | None) -> NetworkConfig | None:
+def _parse_network(r: Reader, value: Any, environment: str | None) -> NetworkConfig | None:
     net = r.obj("network", value)
     if net is None:
         return None
@@ -610,7 +462,7 @@ def _parse_network(r: _Reader, value: Any, environment: str | None) -> NetworkCo
     mode = r.choice("network.isolation_mode", net.get("isolation_mode", default_mode), ISOLATION_MODES)
     rules: list[OutboundRuleConfig] = []
     seen: set[str] = set()
-    for i, item in _items(r, "network.outbound_rules", net.get("outbound_rules", [])):
+    for i, item in items(r, "network.outbound_rules", net.get("outbound_rules", [])):
         path = f"network.outbound_rules[{i}]"
         rule = r.obj(path, item)
         if rule is None:
@@ -620,25 +472,25 @@ def _parse_network(r: _Reader, value: Any, environment: str | None) -> NetworkCo
         name, kind, dest = rule.get("name"), rule.get("type"), rule.get("destination")
         if name is not None and r.string(f"{path}.name", name) is not None:
             if not SLUG_PATTERN.match(name):
-                r.fail(f"{path}.name", f"{_show(name)} is not allowed; use lowercase words joined by '-'")
+                r.fail(f"{path}.name", f"{show(name)} is not allowed; use lowercase words joined by '-'")
             elif name in seen:
-                r.fail(f"{path}.name", f"{_show(name)} is used by another outbound rule; names must be unique")
+                r.fail(f"{path}.name", f"{show(name)} is used by another outbound rule; names must be unique")
             seen.add(name)
         if kind is not None:
             kind = r.choice(f"{path}.type", kind, OUTBOUND_RULE_TYPES)
         if dest is not None and r.string(f"{path}.destination", dest) is not None:
             if kind == "fqdn" and not _FQDN.match(dest):
-                r.fail(f"{path}.destination", f"{_show(dest)} is not a fully qualified domain name "
+                r.fail(f"{path}.destination", f"{show(dest)} is not a fully qualified domain name "
                                               "(for example pypi.org or *.anaconda.com)")
             if kind == "service_tag" and not _SERVICE_TAG.match(dest):
-                r.fail(f"{path}.destination", f"{_show(dest)} is not an Azure service tag (for example AzureMonitor)")
+                r.fail(f"{path}.destination", f"{show(dest)} is not an Azure service tag (for example AzureMonitor)")
         if kind == "fqdn" and mode == "AllowInternetOutbound":
             r.fail(f"{path}.type", "fqdn rules need network.isolation_mode AllowOnlyApprovedOutbound; with "
                                    "AllowInternetOutbound all outbound traffic is already allowed")
         protocol = r.choice(f"{path}.protocol", rule.get("protocol", "TCP"), ("TCP", "UDP", "ICMP", "*"))
         ports = str(rule.get("port_ranges", "443"))
         if not re.fullmatch(r"(\*|\d+(-\d+)?)(,(\d+(-\d+)?))*", ports):
-            r.fail(f"{path}.port_ranges", f"{_show(ports)} is not allowed; use ports or ranges such as 443 or "
+            r.fail(f"{path}.port_ranges", f"{show(ports)} is not allowed; use ports or ranges such as 443 or "
                                           "80,443 or 8000-8080")
         if name and kind and dest and protocol:
             rules.append(OutboundRuleConfig(name=name, type=kind, destination=dest, protocol=protocol,
@@ -647,7 +499,7 @@ def _parse_network(r: _Reader, value: Any, environment: str | None) -> NetworkCo
     subnet_text = r.string("network.private_endpoint_subnet_id", subnet) if subnet is not None else None
     if subnet_text is not None and not _SUBNET_ID.match(subnet_text):
         r.fail("network.private_endpoint_subnet_id",
-                   f"{_show(subnet)} is not a subnet resource id; use /subscriptions/<id>/resourceGroups/<rg>/"
+                   f"{show(subnet)} is not a subnet resource id; use /subscriptions/<id>/resourceGroups/<rg>/"
                    "providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>")
     if subnet is None and environment == "prod":
         r.fail("network.private_endpoint_subnet_id",
@@ -668,7 +520,7 @@ def _parse_network(r: _Reader, value: Any, environment: str | None) -> NetworkCo
                          private_dns_zone_ids=zone_ids, private_dns_by_policy=by_policy)
 
 
-def _parse_private_dns(r: _Reader, net: Mapping[str, Any], endpoints: bool) -> tuple[dict[str, str], bool]:
+def _parse_private_dns(r: Reader, net: Mapping[str, Any], endpoints: bool) -> tuple[dict[str, str], bool]:
     """Who links the private endpoints to private DNS: the platform (zone ids) or the hub's policies; with private
     endpoints exactly one of them, so that name resolution is never left to chance."""
     zones = sorted({zone for names in PRIVATE_DNS_ZONES.values() for zone in names})
@@ -684,7 +536,7 @@ def _parse_private_dns(r: _Reader, net: Mapping[str, Any], endpoints: bool) -> t
             text = r.string(path, zone_id)
             match = _PRIVATE_DNS_ZONE_ID.match(text) if text else None
             if text is not None and (match is None or match["zone"].lower() != zone):
-                r.fail(path, f"{_show(text)} is not the id of private DNS zone {zone}; use /subscriptions/<id>/"
+                r.fail(path, f"{show(text)} is not the id of private DNS zone {zone}; use /subscriptions/<id>/"
                              f"resourceGroups/<rg>/providers/Microsoft.Network/privateDnsZones/{zone}")
             elif text is not None:
                 zone_ids[zone] = text
@@ -706,37 +558,12 @@ def _parse_private_dns(r: _Reader, net: Mapping[str, Any], endpoints: bool) -> t
     return zone_ids, bool(by_policy)
 
 
-def _items(r: _Reader, path: str, value: Any) -> list[tuple[int, Any]]:
-    items = r.lst(path, value)
-    return list(enumerate(items)) if items is not None else []
-
-
-def _unique_names(r: _Reader, path: str, key: str, entries: list[tuple[int, Mapping[str, Any]]], what: str) -> None:
-    seen: dict[str, int] = {}
-    for i, entry in entries:
-        name = entry.get(key)
-        if isinstance(name, str):
-            if name in seen:
-                r.fail(f"{path}[{i}].{key}", f"{_show(name)} duplicates {path}[{seen[name]}]; {what} must be unique")
-            else:
-                seen[name] = i
-
-
-def _collect(r: _Reader, path: str, value: Any, parse: Callable[[str, Mapping[str, Any]], T | None],
-             unique_key: str, what: str) -> tuple[T, ...]:
-    entries = [(i, obj) for i, item in _items(r, path, value)
-               if (obj := r.obj(f"{path}[{i}]", item)) is not None]
-    _unique_names(r, path, unique_key, entries, what)
-    parsed = [parse(f"{path}[{i}]", obj) for i, obj in entries]
-    return tuple(p for p in parsed if p is not None)
-
-
-def _parse_teams(r: _Reader, value: Any, sizes: tuple[str, ...], environment: str, default_patch: dt.date | None,
+def _parse_teams(r: Reader, value: Any, sizes: tuple[str, ...], environment: str, default_patch: dt.date | None,
                  default_patch_given: bool, today: dt.date) -> tuple[TeamConfig, ...]:
     def vm_size(path: str, raw: Any) -> str | None:
         size = r.string(path, raw)
         if size is not None and size not in sizes:
-            r.fail(path, f"{_show(size)} is not allowed in {environment}; use one of {', '.join(sizes)}")
+            r.fail(path, f"{show(size)} is not allowed in {environment}; use one of {', '.join(sizes)}")
             return None
         return size
 
@@ -749,7 +576,7 @@ def _parse_teams(r: _Reader, value: Any, sizes: tuple[str, ...], environment: st
             if problem is None and name != name.lower():
                 problem = "holds capitals; use lowercase letters"
             if problem is not None:
-                r.fail(f"{path}.name", f"{_show(name)} is not a valid compute name: it {problem} (3-16 lowercase "
+                r.fail(f"{path}.name", f"{show(name)} is not a valid compute name: it {problem} (3-16 lowercase "
                                        "letters, digits and hyphens, starting with a letter, with a letter after "
                                        "every hyphen, such as cpu or gpu-a100)")
                 name = None
@@ -780,7 +607,7 @@ def _parse_teams(r: _Reader, value: Any, sizes: tuple[str, ...], environment: st
             if key in s and (text := r.string(f"{path}.{key}", s[key])) is not None:
                 fields = text.split()
                 if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
-                    r.fail(f"{path}.{key}", f"{_show(text)} is not a 5-field cron expression "
+                    r.fail(f"{path}.{key}", f"{show(text)} is not a 5-field cron expression "
                                             "(minute hour day month weekday), for example '0 19 * * 1-5'")
                 else:
                     crons[key] = text
@@ -792,12 +619,12 @@ def _parse_teams(r: _Reader, value: Any, sizes: tuple[str, ...], environment: st
                      required=("user", "object_id", "vm_size"))
         user = r.string(f"{path}.user", c["user"]) if "user" in c else None
         if user is not None and (not SLUG_PATTERN.match(user) or len(user) > MAX_USER_NAME):
-            r.fail(f"{path}.user", f"{_show(user)} is not allowed; use up to {MAX_USER_NAME} lowercase letters and "
+            r.fail(f"{path}.user", f"{show(user)} is not allowed; use up to {MAX_USER_NAME} lowercase letters and "
                                    "digits in words joined by '-', starting with a letter")
             user = None
         oid = r.string(f"{path}.object_id", c["object_id"]) if "object_id" in c else None
         if oid is not None and not _GUID.match(oid):
-            r.fail(f"{path}.object_id", f"{_show(oid)} is not a Microsoft Entra object id (a GUID)")
+            r.fail(f"{path}.object_id", f"{show(oid)} is not a Microsoft Entra object id (a GUID)")
             oid = None
         size = vm_size(f"{path}.vm_size", c["vm_size"]) if "vm_size" in c else None
         idle = r.duration(f"{path}.idle_shutdown", c.get("idle_shutdown", "PT60M"), IDLE_SHUTDOWN_RANGE)
@@ -820,22 +647,22 @@ def _parse_teams(r: _Reader, value: Any, sizes: tuple[str, ...], environment: st
         name = r.string(f"{path}.name", t["name"]) if "name" in t else None
         if name is not None:
             if not SLUG_PATTERN.match(name) or not 2 <= len(name) <= MAX_TEAM_NAME:
-                r.fail(f"{path}.name", f"{_show(name)} cannot yield valid Azure resource names; use 2-{MAX_TEAM_NAME} "
+                r.fail(f"{path}.name", f"{show(name)} cannot yield valid Azure resource names; use 2-{MAX_TEAM_NAME} "
                                        "lowercase letters and digits in words joined by single hyphens, starting "
                                        "with a letter (for example fraud-detection)")
                 name = None
             elif name in RESERVED_TEAM_NAMES:
-                r.fail(f"{path}.name", f"{_show(name)} is reserved for the platform's shared resources; choose "
+                r.fail(f"{path}.name", f"{show(name)} is reserved for the platform's shared resources; choose "
                                        "another team name")
                 name = None
-        clusters = _collect(r, f"{path}.clusters", t.get("clusters", []), cluster, "name", "cluster names")
-        instances = _collect(r, f"{path}.instances", t.get("instances", []), instance, "user",
+        clusters = collect(r, f"{path}.clusters", t.get("clusters", []), cluster, "name", "cluster names")
+        instances = collect(r, f"{path}.instances", t.get("instances", []), instance, "user",
                              "compute instance users")
         if name is None:
             return None
         return TeamConfig(name=name, clusters=clusters, instances=instances)
 
-    teams = _collect(r, "teams", value, team, "name", "team names")
+    teams = collect(r, "teams", value, team, "name", "team names")
     if isinstance(value, list) and not value:
         r.fail("teams", "is empty; list at least one team")
     return teams

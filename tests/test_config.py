@@ -15,8 +15,8 @@ from components.config import (
     PlatformConfig,
     derive_environment,
     parse_config,
-    parse_iso_duration,
 )
+from components.config_reader import parse_iso_duration
 
 NS = "mlops-platform"
 ZONE_IDS = {zone: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-hub/providers/"

@@ -86,11 +86,13 @@ def test_every_rule_appears_in_the_catalogue() -> None:
 def test_pack_defaults_match_the_platform() -> None:
     """The packs cannot import the platform's components (they run outside this repository): their own copies of
     its lists and parsers must give the same answers."""
-    from components.config import DEFAULT_ALLOWED_VM_SIZES, REQUIRED_TAGS, parse_iso_duration
+    from components.config import DEFAULT_ALLOWED_VM_SIZES, REQUIRED_TAGS
+    from components.config_reader import parse_iso_duration
     from policies.governance import rules as governance
     from policies.lib import props
 
     assert governance.REQUIRED_TAGS == REQUIRED_TAGS
     assert DEFAULT_ALLOWED_VM_SIZES["prod"] == governance.ALLOWED_VM_SIZES
-    for text in ("PT30M", "P1D", "P1DT2H", "PT90S", "P", "PT", "30M", "P1W", "P1DT", "PT1H30M15S", ""):
+    for text in ("PT30M", "P1D", "P1DT2H", "PT90S", "P", "PT", "30M", "P1W", "P1DT", "PT1H30M15S", "", "PT0.5S",
+                 "PT1.25S", "PT1.2345S", "PT.5S"):
         assert props.parse_iso_duration(text) == parse_iso_duration(text), text

@@ -16,20 +16,21 @@ __all__ = ["PackageSpec", "expect", "expect_one_of", "get", "image_parts", "norm
            "parse_iso_duration", "version_at_least"]
 
 _MISSING = object()
-#: The day-time subset of ISO 8601 durations Azure uses (``P1D``, ``PT30M``, ``P1DT2H``). The packs run outside this
-#: repository, so they keep their own copy of the platform's parser (``components.config.parse_iso_duration``); a test
-#: holds the two to the same answers.
+#: The day-time subset of ISO 8601 durations Azure uses (``P1D``, ``PT30M``, ``P1DT2H``, ``PT0.5S``). The packs run
+#: outside this repository, so they keep their own copy of the platform's parser
+#: (``components.config_reader.parse_iso_duration``); a test holds the two to the same answers.
 _ISO_DURATION = re.compile(
-    r"^P(?!$)(?:(?P<days>\d+)D)?(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
+    r"^P(?!$)(?:(?P<days>\d+)D)?(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?"
+    r"(?:(?P<seconds>\d+(?:\.\d{1,3})?)S)?)?$"
 )
 
 
 def parse_iso_duration(text: str) -> dt.timedelta | None:
-    """``P1D``, ``PT30M``, ``P1DT2H`` as a ``timedelta``; ``None`` for anything else."""
+    """``P1D``, ``PT30M``, ``P1DT2H``, ``PT0.5S`` as a ``timedelta``; ``None`` for anything else."""
     match = _ISO_DURATION.match(text)
     if match is None:
         return None
-    return dt.timedelta(**{k: int(v) for k, v in match.groupdict().items() if v is not None})
+    return dt.timedelta(**{k: float(v) for k, v in match.groupdict().items() if v is not None})
 
 
 def get(props: Any, path: str, default: Any = None) -> Any:
