@@ -57,7 +57,8 @@ TARGETS: dict[str, str] = {
     "azure-native:authorization:ManagementLockByScope": "Microsoft.Authorization/locks",
     "azure-native:monitor:DiagnosticSetting": "Microsoft.Insights/diagnosticSettings",
     "azure-native:storage:BlobContainer": "Microsoft.Storage/storageAccounts/blobServices/containers",
-    "azure-native:machinelearningservices:OnlineEndpoint": "Microsoft.MachineLearningServices/workspaces/onlineEndpoints",
+    "azure-native:machinelearningservices:OnlineEndpoint":
+        "Microsoft.MachineLearningServices/workspaces/onlineEndpoints",
     "azure-native:machinelearningservices:OnlineDeployment":
         "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments",
     "azure-native:machinelearningservices:CodeVersion": "Microsoft.MachineLearningServices/workspaces/codes/versions",

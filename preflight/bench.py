@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import resource
 import subprocess
 import sys
@@ -53,7 +54,7 @@ MODES: dict[str, dict[str, bool]] = {
 
 def make_project(directory: Path, teams: int, greenfield: bool) -> str:
     """A project in ``directory`` (the repository's code linked in) with a stack of ``teams`` teams; its name."""
-    for name in ("Pulumi.yaml", "__main__.py", "components", "policies", "preflight"):
+    for name in ("Pulumi.yaml", "__main__.py", "components", "policies", "preflight", "serving"):
         target = directory / name
         if not target.exists():
             target.symlink_to(ROOT / name)
@@ -68,8 +69,17 @@ def make_project(directory: Path, teams: int, greenfield: bool) -> str:
     config["mlops-platform:teams"] = generated
     config["mlops-platform:greenfield"] = greenfield
     stack = f"prod-teams{teams}{'' if greenfield else '-aliases'}"
-    (directory / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    (directory / f"Pulumi.{stack}.yaml").write_text(yaml.dump(document, Dumper=_QuotingDumper, sort_keys=False))
     return stack
+
+
+class _QuotingDumper(yaml.SafeDumper):
+    """Quotes times of day (``07:30``), which YAML 1.1 tools would read as base-60 numbers (preflight.stack_yaml)."""
+
+
+_QuotingDumper.add_representer(
+    str, lambda dumper, value: dumper.represent_scalar(
+        "tag:yaml.org,2002:str", value, style="'" if re.fullmatch(r"\d+:\d+", value) else None))
 
 
 def _max_rss_mb(who: int) -> float:
