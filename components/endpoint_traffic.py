@@ -24,7 +24,7 @@ API_VERSION = "2025-12-01"
 class InitialTrafficProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         from azure.identity import DefaultAzureCredential
-        from azure.mgmt.resource import ResourceManagementClient
+        from azure.mgmt.resource.resources import ResourceManagementClient
 
         endpoint_id: str = props["endpoint_id"]
         subscription = endpoint_id.split("/")[2]
