@@ -185,6 +185,8 @@ DEV_ERRORS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
      f"{NS}:teams[0].clusters[0].min_nodes: -1 is not allowed; use a whole number at least 0"),
     ("idle shutdown too short", _set("instances.0.idle_shutdown", "PT10M"),
      f"{NS}:teams[0].instances[0].idle_shutdown: 'PT10M' is 10 minutes; it must be between 15 minutes and 3 days"),
+    ("idle shutdown of a fraction of a second", _set("instances.0.idle_shutdown", "PT0.5S"),
+     f"{NS}:teams[0].instances[0].idle_shutdown: 'PT0.5S' is 500 ms; it must be between 15 minutes and 3 days"),
     ("idle shutdown too long", _set("instances.0.idle_shutdown", "P4D"),
      f"{NS}:teams[0].instances[0].idle_shutdown: 'P4D' is 4 days; it must be between 15 minutes and 3 days"),
     ("idle shutdown not ISO 8601", _set("instances.0.idle_shutdown", "30m"),
