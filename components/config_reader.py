@@ -96,6 +96,19 @@ class Reader:
             return None
         return value
 
+    def number(self, path: str, value: Any, low: float, high: float, *, open_low: bool = False) -> float | None:
+        """A number in [low, high] (or (low, high] with ``open_low``), whole or decimal."""
+        if isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value):
+            value = float(value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(path, f"{show(value)} has the wrong type; expected a number")
+            return None
+        if value < low or value > high or (open_low and value == low):
+            low_text = f"above {low:g}" if open_low else f"at least {low:g}"
+            self.fail(path, f"{value:g} is not allowed; use a number {low_text} and at most {high:g}")
+            return None
+        return float(value)
+
     def boolean(self, path: str, value: Any) -> bool | None:
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
