@@ -27,6 +27,7 @@ import pulumi
 from pulumi_azure_native import applicationinsights, monitor
 
 from components.endpoint_metrics import (
+    AUTOSCALE_NAMESPACE,
     CAPACITY_METRIC,
     CPU_METRIC,
     DEPLOYMENT_NAMESPACE,
@@ -64,6 +65,8 @@ _WORKBOOK_NAMESPACE = uuid.UUID("0b6f7c1e-5a4d-4f3e-9c2b-7d8e6a5f4c3b")
 class MonitoredDeployment:
     name: str
     deployment_id: pulumi.Input[str]
+    autoscale_setting_id: pulumi.Input[str]
+    """The deployment's autoscale setting: its observed capacity is the instance count."""
     max_instances: int
     """The highest instance count autoscale may reach (any profile): capacity held there means saturation."""
 
@@ -126,9 +129,9 @@ def _iso(window: str) -> str:
     return f"PT{window[:-1].upper()}{'H' if window.endswith('h') else 'M'}"
 
 
-def workbook_data(args: ServiceMonitoringArgs, deployment_ids: Sequence[str]) -> str:
+def workbook_data(args: ServiceMonitoringArgs, autoscale_ids: Sequence[str]) -> str:
     """The workbook's serialized JSON (schema Notebook/1.0): SLO attainment, latency, throughput, errors by status
-    code from the traffic logs, and instance counts from the deployments' metrics."""
+    code from the traffic logs, and instance counts as the deployments' autoscale settings observed them."""
     names = ", ".join(f"'{e.azure_name}'" for e in args.endpoints)
     base = f"{TRAFFIC_TABLE}\n| where EndpointName in ({names})\n"
     slo_rows = " | ".join(
@@ -161,10 +164,10 @@ def workbook_data(args: ServiceMonitoringArgs, deployment_ids: Sequence[str]) ->
                    "bin(TimeGenerated, 5m)", "timechart"),
         {"type": 10, "name": "instances", "content": {
             "version": "MetricsItem/2.0", "title": "Instances per deployment", "size": 0, "chartType": 2,
-            "resourceType": DEPLOYMENT_NAMESPACE.lower(), "metricScope": 0, "resourceIds": list(deployment_ids),
+            "resourceType": AUTOSCALE_NAMESPACE, "metricScope": 0, "resourceIds": list(autoscale_ids),
             "timeContext": {"durationMs": 86400000},
-            "metrics": [{"namespace": DEPLOYMENT_NAMESPACE.lower(),
-                         "metric": f"{DEPLOYMENT_NAMESPACE.lower()}--{CAPACITY_METRIC}", "aggregation": 4}]}},
+            "metrics": [{"namespace": AUTOSCALE_NAMESPACE, "metric": f"{AUTOSCALE_NAMESPACE}--{CAPACITY_METRIC}",
+                         "aggregation": 4}]}},
     ]
     return json.dumps({"version": "Notebook/1.0", "items": items,
                        "$schema": "https://github.com/Microsoft/Application-Insights-Workbooks/blob/master/"
@@ -225,17 +228,19 @@ class ServiceMonitoring(pulumi.ComponentResource):
                 actions=monitor.ActionsArgs(action_groups=groups), tags=tags, opts=child,
             )
 
-        deployment_ids: list[pulumi.Input[str]] = []
+        autoscale_ids: list[pulumi.Input[str]] = []
         for endpoint in args.endpoints:
             ep, slo = endpoint.name, endpoint.slo
-            # allLogs: the console, event and traffic logs (LOG_CATEGORIES), and whatever category Azure adds.
+            # allLogs: the console, event and traffic logs, and whatever category Azure adds.
             send_diagnostics(self, f"{name}-{ep}", endpoint.endpoint_id, args.log_analytics_workspace_id)
             metric_alert(f"{ep}-latency-p95", f"p95 latency of {ep} is above its SLO of {slo.latency_p95_ms} ms",
                          endpoint.endpoint_id, ENDPOINT_NAMESPACE, LATENCY_METRIC, "GreaterThan",
                          slo.latency_p95_ms, "Average", 2)
             metric_alert(f"{ep}-throttled", f"{ep} throttles requests (429): more requests than the deployments' "
                                             "max_concurrent_requests_per_instance allow",
-                         endpoint.endpoint_id, ENDPOINT_NAMESPACE, REQUESTS_METRIC, "GreaterThan", 0, "Total", 3,
+                         # Average: the one aggregation Azure Monitor lists for RequestsPerMinute; above 0 as soon
+                         # as one request in the window was refused with 429.
+                         endpoint.endpoint_id, ENDPOINT_NAMESPACE, REQUESTS_METRIC, "GreaterThan", 0, "Average", 3,
                          dimensions=[monitor.MetricDimensionArgs(name=STATUS_DIMENSION, operator="Include",
                                                                  values=["429"])])
             log_alert(f"{ep}-error-rate", f"More than {slo.error_rate_percent:g}% of the requests to {ep} failed with "
@@ -252,7 +257,7 @@ class ServiceMonitoring(pulumi.ComponentResource):
                 self._availability_test(name, args, endpoint, metric_actions, tags)
             for deployment in endpoint.deployments:
                 key, scope = f"{ep}-{deployment.name}", deployment.deployment_id
-                deployment_ids.append(scope)
+                autoscale_ids.append(deployment.autoscale_setting_id)
                 for what, metric in (("cpu", CPU_METRIC), ("memory", MEMORY_METRIC), ("disk", DISK_METRIC)):
                     metric_alert(f"{key}-{what}", f"{what} utilization of {ep}/{deployment.name} is above "
                                                   f"{SATURATION_PERCENT}% for 15 minutes",
@@ -260,8 +265,11 @@ class ServiceMonitoring(pulumi.ComponentResource):
                                  window="PT15M", frequency="PT5M")
                 metric_alert(f"{key}-capacity-at-max", f"{ep}/{deployment.name} has run at its maximum of "
                                                        f"{deployment.max_instances} instances for an hour",
-                             scope, DEPLOYMENT_NAMESPACE, CAPACITY_METRIC, "GreaterThanOrEqual",
-                             deployment.max_instances, "Minimum", 2, window="PT1H", frequency="PT15M")
+                             # The capacity never exceeds the maximum, so an hourly average at the maximum means
+                             # every observation in the hour was there (Average: the metric's listed aggregation).
+                             deployment.autoscale_setting_id, AUTOSCALE_NAMESPACE, CAPACITY_METRIC,
+                             "GreaterThanOrEqual", deployment.max_instances, "Average", 2, window="PT1H",
+                             frequency="PT15M")
 
         monitor.ActivityLogAlert(
             f"{name}-autoscale-health", activity_log_alert_name=f"alert-{args.team}-autoscale-health",
@@ -286,7 +294,7 @@ class ServiceMonitoring(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name, location=args.location, kind="shared",
             category="workbook", display_name=f"Online endpoints of {args.team} ({args.environment})",
             source_id=pulumi.Output.from_input(args.log_analytics_workspace_id).apply(str.lower),
-            serialized_data=pulumi.Output.all(*deployment_ids).apply(lambda ids: workbook_data(args, ids)),
+            serialized_data=pulumi.Output.all(*autoscale_ids).apply(lambda ids: workbook_data(args, ids)),
             version="Notebook/1.0", tags=tags, opts=child,
         )
         self.action_group_id = group.id

@@ -4,11 +4,12 @@ Every profile carries the same paired rules (autoscale-best-practices: "always u
 combination", "ideally use the same metric to control both"):
 
 - CPU of the deployment (``CpuUtilizationPercentage``, averaged over the window): scale out above, in below;
-- p95 request latency of the deployment on the endpoint's metric (``RequestLatency_P95`` with the ``deployment``
-  dimension): scale out above the SLO, in below the configured fraction of it.
+- p95 request latency of the deployment (``RequestLatency_P95``, the deployment's own metric): scale out above the
+  SLO, in below the configured fraction of it.
 
-Azure scales out when any scale-out rule fires and in only when every scale-in rule does, one instance at a time,
-each direction after its own cooldown. The configuration was checked for flapping before anything was created
+Azure scales out when any scale-out rule fires and in only when every scale-in rule does, one instance at a time;
+after a scale action it waits for the cooldown of the rule that fired ("not a separate cooldown for each
+direction", autoscale-understanding-settings). The configuration was checked for flapping before anything was created
 (``components.serving_config``). The default profile holds the deployment's instance counts; each schedule adds a
 recurring profile at its start and one at its end that restores the default counts (a recurring profile has no end
 of its own: "The end of date and time for a recurring profile is set by the start time of the following profile",
@@ -24,13 +25,7 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import monitor
 
-from components.endpoint_metrics import (
-    CPU_METRIC,
-    DEPLOYMENT_DIMENSION,
-    DEPLOYMENT_NAMESPACE,
-    ENDPOINT_NAMESPACE,
-    LATENCY_METRIC,
-)
+from components.endpoint_metrics import CPU_METRIC, DEPLOYMENT_NAMESPACE, LATENCY_METRIC
 from components.interfaces import send_diagnostics
 from components.serving_config import AutoscaleConfig, InstancesConfig, ScheduleProfileConfig, SloConfig
 
@@ -44,11 +39,8 @@ class AutoscaleArgs:
     autoscale_name: str
     location: str
     resource_group_name: pulumi.Input[str]
-    deployment_name: str
     deployment_id: pulumi.Input[str]
-    """ARM id of the online deployment (the target, and the CPU rules' metric resource)."""
-    endpoint_id: pulumi.Input[str]
-    """ARM id of the endpoint (the latency rules' metric resource)."""
+    """ARM id of the online deployment: the target, and the resource whose metrics every rule reads."""
     instances: InstancesConfig
     """Counts of the default profile."""
     rules: AutoscaleConfig
@@ -75,22 +67,18 @@ def scale_rules(args: AutoscaleArgs) -> list[monitor.ScaleRuleArgs]:
     rules = args.rules
     latency_in = rules.latency_scale_in(args.slo)
 
-    def rule(metric: str, namespace: str, resource: pulumi.Input[str], above: bool, threshold: float,
-             dimension: bool) -> monitor.ScaleRuleArgs:
+    def rule(metric: str, above: bool, threshold: float) -> monitor.ScaleRuleArgs:
         return monitor.ScaleRuleArgs(
             metric_trigger=monitor.MetricTriggerArgs(
                 metric_name=metric,
-                metric_namespace=namespace,
-                metric_resource_uri=resource,
+                metric_namespace=DEPLOYMENT_NAMESPACE,
+                metric_resource_uri=args.deployment_id,
                 time_grain=TIME_GRAIN,
                 statistic="Average",
                 time_window=rules.window,
                 time_aggregation="Average",
                 operator="GreaterThan" if above else "LessThan",
                 threshold=threshold,
-                dimensions=[monitor.ScaleRuleMetricDimensionArgs(
-                    dimension_name=DEPLOYMENT_DIMENSION, operator="Equals", values=[args.deployment_name],
-                )] if dimension else None,
             ),
             scale_action=monitor.ScaleActionArgs(
                 direction="Increase" if above else "Decrease",
@@ -101,10 +89,10 @@ def scale_rules(args: AutoscaleArgs) -> list[monitor.ScaleRuleArgs]:
         )
 
     return [
-        rule(CPU_METRIC, DEPLOYMENT_NAMESPACE, args.deployment_id, True, rules.cpu_scale_out_above, False),
-        rule(CPU_METRIC, DEPLOYMENT_NAMESPACE, args.deployment_id, False, rules.cpu_scale_in_below, False),
-        rule(LATENCY_METRIC, ENDPOINT_NAMESPACE, args.endpoint_id, True, float(args.slo.latency_p95_ms), True),
-        rule(LATENCY_METRIC, ENDPOINT_NAMESPACE, args.endpoint_id, False, float(latency_in), True),
+        rule(CPU_METRIC, True, rules.cpu_scale_out_above),
+        rule(CPU_METRIC, False, rules.cpu_scale_in_below),
+        rule(LATENCY_METRIC, True, float(args.slo.latency_p95_ms)),
+        rule(LATENCY_METRIC, False, float(latency_in)),
     ]
 
 

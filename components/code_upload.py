@@ -9,7 +9,10 @@ identity, or ``az login`` on a workstation), which needs Storage Blob Data Contr
 agent that resolves the account's private endpoint; docs/serving.md).
 
 The blob folder is ``<prefix>/<content hash>``: a changed file gives a new hash, so a new folder, a new code
-version and a new deployment revision; an unchanged folder is never uploaded twice. :func:`content_hash` follows the
+version and a new deployment revision; an unchanged folder is never uploaded twice. A replaced upload leaves its
+folder in place, as the code version that points at it stays in the workspace (``retain_on_delete``: code versions
+are immutable and the CLI only archives them), so an older revision can still be redeployed; the folders go with the
+endpoint's container when the endpoint is removed. :func:`content_hash` follows the
 Azure ML SDK's own code hash in spirit (file count, then each relative path and size, then the contents, in sorted
 path order) so that renames, moves and edits all change it; files that never belong in a code asset
 (``IGNORED_PARTS``) are left out.
@@ -59,8 +62,19 @@ def _container(account: str, container: str) -> Any:
     return ContainerClient(f"https://{account}.blob.core.windows.net", container, credential=DefaultAzureCredential())
 
 
+def upload_folder(client: Any, folder: Path, prefix: str) -> list[str]:
+    """Upload the code files of ``folder`` with ``client`` (a ``ContainerClient``) under ``prefix``; the blob names."""
+    names = []
+    for path in code_files(folder):
+        name = f"{prefix}/{path.relative_to(folder).as_posix()}"
+        with path.open("rb") as data:
+            client.upload_blob(name, data, overwrite=True)
+        names.append(name)
+    return names
+
+
 class CodeUploadProvider(ResourceProvider):
-    """Uploads on create, deletes the blob folder on delete; any change of inputs replaces (a new folder)."""
+    """Uploads on create; any change of inputs replaces (a new folder); delete keeps the folder (see the module)."""
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         folder = Path(props["source"])
@@ -71,10 +85,7 @@ class CodeUploadProvider(ResourceProvider):
             raise RuntimeError(f"{folder} changed while deploying (hash {actual[:12]}, planned {props['hash'][:12]}); "
                                "run pulumi up again")
         prefix = f"{props['prefix']}/{props['hash'][:HASH_LENGTH]}"
-        client = _container(props["account"], props["container"])
-        for path in code_files(folder):
-            with path.open("rb") as data:
-                client.upload_blob(f"{prefix}/{path.relative_to(folder).as_posix()}", data, overwrite=True)
+        upload_folder(_container(props["account"], props["container"]), folder, prefix)
         uri = f"https://{props['account']}.blob.core.windows.net/{props['container']}/{prefix}"
         return CreateResult(id_=uri, outs={**props, "uri": uri})
 
@@ -84,10 +95,7 @@ class CodeUploadProvider(ResourceProvider):
         return DiffResult(changes=bool(changed), replaces=changed, delete_before_replace=False)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        client = _container(props["account"], props["container"])
-        prefix = f"{props['prefix']}/{props['hash'][:HASH_LENGTH]}/"
-        for blob in client.list_blobs(name_starts_with=prefix):
-            client.delete_blob(blob.name)
+        """Nothing to remove: the retained code version still points at the folder."""
 
 
 class CodeUpload(Resource, module="mlops", name="CodeUpload"):

@@ -8,20 +8,25 @@ supported-metrics/microsoft-machinelearningservices-workspaces-onlineendpoints-m
 ENDPOINT_NAMESPACE = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints"
 DEPLOYMENT_NAMESPACE = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments"
 
-#: Endpoint metrics: p95 latency of requests (ms) and request count, split by ``deployment`` and ``statusCode``.
+#: p95 latency of requests (ms): on the endpoint (dimension ``deployment``) and on each deployment (no dimension).
 LATENCY_METRIC = "RequestLatency_P95"
+#: Endpoint request count, with the dimension ``statusCode`` (429: throttled).
 REQUESTS_METRIC = "RequestsPerMinute"
-DEPLOYMENT_DIMENSION = "deployment"
 STATUS_DIMENSION = "statusCode"
 
-#: Deployment metrics: utilization in percent, and the instance count.
+#: Deployment metrics: utilization in percent (dimension ``instanceId``).
 CPU_METRIC = "CpuUtilizationPercentage"
 MEMORY_METRIC = "CpuMemoryUtilizationPercentage"
 DISK_METRIC = "DiskUtilization"
-CAPACITY_METRIC = "DeploymentCapacity"
 
-#: Endpoint log categories: the scoring container's console output, container events (start, probe failures, out of
-#: memory) and one record per request (table ``AmlOnlineEndpointTrafficLog``: EndpointName, DeploymentName,
-#: ResponseCode, TotalDurationMs; learn.microsoft.com/azure/azure-monitor/reference/tables/amlonlineendpointtrafficlog).
-LOG_CATEGORIES = ("AmlOnlineEndpointConsoleLog", "AmlOnlineEndpointEventLog", "AmlOnlineEndpointTrafficLog")
+#: The instance count, as the deployment's autoscale setting observed it ("Observed Capacity: The capacity reported
+#: to autoscale when it executed", no dimension; learn.microsoft.com/azure/azure-monitor/reference/supported-metrics/
+#: microsoft-insights-autoscalesettings-metrics). The deployment's own ``DeploymentCapacity`` has ``instanceId``
+#: and ``State`` dimensions whose values Microsoft does not document, so it is not used.
+AUTOSCALE_NAMESPACE = "microsoft.insights/autoscalesettings"
+CAPACITY_METRIC = "ObservedCapacity"
+
+#: One record per scoring request (learn.microsoft.com/azure/azure-monitor/reference/tables/
+#: amlonlineendpointtrafficlog: EndpointName, DeploymentName, ResponseCode, TotalDurationMs). The endpoint's diagnostic
+#: setting sends it with the console and event logs (category group allLogs).
 TRAFFIC_TABLE = "AmlOnlineEndpointTrafficLog"

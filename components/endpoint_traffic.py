@@ -12,6 +12,7 @@ on the release process owns traffic (docs/serving.md), and a change of the confi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -21,21 +22,39 @@ from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider
 API_VERSION = "2025-12-01"
 
 
+#: Properties of the endpoint the service computes; the PUT leaves them out.
+READ_ONLY_PROPERTIES = ("provisioningState", "scoringUri", "swaggerUri", "openaiEndpoints")
+
+
+def set_initial_traffic(client: Any, endpoint_id: str, traffic: Mapping[str, int], mirror: Mapping[str, int]) -> None:
+    """Read the endpoint with ``client`` (a ``ResourceManagementClient``), set its traffic and mirrored traffic, write
+    it back and wait for the long-running PUT to finish."""
+    current = client.resources.get_by_id(endpoint_id, api_version=API_VERSION).as_dict()
+    body: dict[str, Any] = {key: current[key] for key in ("location", "kind", "sku", "tags") if current.get(key)}
+    identity = current.get("identity") or {}
+    if identity:
+        # principalId, tenantId and clientId are read-only; the PUT names the identity by its ARM id only.
+        body["identity"] = {"type": identity["type"], **({"userAssignedIdentities": {
+            key: {} for key in identity["userAssignedIdentities"]}} if identity.get("userAssignedIdentities") else {})}
+    properties = {key: value for key, value in current.get("properties", {}).items()
+                  if key not in READ_ONLY_PROPERTIES}
+    body["properties"] = {**properties, "traffic": dict(traffic), "mirrorTraffic": dict(mirror)}
+    client.resources.begin_create_or_update_by_id(endpoint_id, body, api_version=API_VERSION).result()
+
+
+def _client(subscription: str) -> Any:
+    # Imported here: only ``pulumi up`` runs the provider; the program and the offline preflight never need them.
+    from azure.identity import DefaultAzureCredential
+    from azure.mgmt.resource.resources import ResourceManagementClient
+
+    return ResourceManagementClient(DefaultAzureCredential(), subscription)
+
+
 class InitialTrafficProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
-        from azure.identity import DefaultAzureCredential
-        from azure.mgmt.resource.resources import ResourceManagementClient
-
         endpoint_id: str = props["endpoint_id"]
-        subscription = endpoint_id.split("/")[2]
-        client = ResourceManagementClient(DefaultAzureCredential(), subscription)
-        current = client.resources.get_by_id(endpoint_id, API_VERSION).as_dict()
-        body = {key: current[key] for key in ("location", "identity", "kind", "sku", "tags") if current.get(key)}
-        body["properties"] = {**current.get("properties", {}), "traffic": dict(props["traffic"]),
-                              "mirrorTraffic": dict(props.get("mirror") or {})}
-        for read_only in ("provisioningState", "scoringUri", "swaggerUri", "openaiEndpoints"):
-            body["properties"].pop(read_only, None)
-        client.resources.begin_create_or_update_by_id(endpoint_id, API_VERSION, body).result()
+        set_initial_traffic(_client(endpoint_id.split("/")[2]), endpoint_id, props["traffic"],
+                            props.get("mirror") or {})
         return CreateResult(id_=f"{endpoint_id}/initialTraffic", outs=props)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:

@@ -223,7 +223,7 @@ class Platform(pulumi.ComponentResource):
     def _serving(self, config: PlatformConfig, team: TeamConfig, ws: Workspace, tags: dict[str, str],
                  log_analytics_id: pulumi.Input[str], platform_action_group_id: pulumi.Input[str],
                  client: authorization.AwaitableGetClientConfigResult | pulumi.Output) -> None:
-        """A team's endpoints, their autoscale and their monitoring: public and with open egress in dev only."""
+        """A team's endpoints, their autoscale and their monitoring; endpoints take public requests in dev only."""
         names = Namer(config.prefix, team.name, config.environment, config.region, config.generation)
         child = pulumi.ResourceOptions(parent=self)
         monitored = []
@@ -237,23 +237,25 @@ class Platform(pulumi.ComponentResource):
                 workspace_id=ws.workspace_id, storage_account_id=ws.storage_account_id,
                 storage_account_name=ws.storage_account_name, container_registry_id=ws.container_registry_id,
                 deployer_object_id=client.object_id, registries=config.model_registries,
-                public_network_access=not config.is_prod, egress_public_network_access=not config.is_prod,
+                public_network_access=not config.is_prod,
                 tags=tags, after=[ws.compute_ready],
             ), opts=child)
             self.endpoints[key] = component
+            watched = []
             for deployment in endpoint.deployments:
-                Autoscale(f"{key}-{deployment.name}", AutoscaleArgs(
+                autoscale = Autoscale(f"{key}-{deployment.name}", AutoscaleArgs(
                     autoscale_name=names.autoscale_setting(endpoint.name, deployment.name), location=config.region,
-                    resource_group_name=ws.resource_group_name, deployment_name=deployment.name,
-                    deployment_id=component.deployment_ids[deployment.name], endpoint_id=component.endpoint_id,
+                    resource_group_name=ws.resource_group_name,
+                    deployment_id=component.deployment_ids[deployment.name],
                     instances=deployment.instances, rules=endpoint.autoscale, slo=endpoint.slo,
                     log_analytics_workspace_id=log_analytics_id, notify_emails=team.alert_emails, tags=tags,
                 ), opts=child)
+                watched.append(MonitoredDeployment(deployment.name, component.deployment_ids[deployment.name],
+                                                   autoscale.autoscale_setting_id,
+                                                   _max_instances(endpoint, deployment.name)))
             monitored.append(MonitoredEndpoint(
                 name=endpoint.name, azure_name=azure_name, endpoint_id=component.endpoint_id,
-                scoring_uri=component.scoring_uri, slo=endpoint.slo, public=not config.is_prod,
-                deployments=[MonitoredDeployment(d.name, component.deployment_ids[d.name],
-                                                 _max_instances(endpoint, d.name)) for d in endpoint.deployments],
+                scoring_uri=component.scoring_uri, slo=endpoint.slo, public=not config.is_prod, deployments=watched,
             ))
         self.monitoring[team.name] = ServiceMonitoring(f"{team.name}-apm", ServiceMonitoringArgs(
             team=team.name, environment=config.environment, location=config.region,

@@ -9,9 +9,10 @@ For one :class:`~components.serving_config.EndpointConfig` it creates, in the te
   only, and one :class:`~components.code_upload.CodeUpload` per code folder (Entra ID, content-addressed);
 - per deployment, a code version (version: the folder's content hash) and an environment version (version: the hash
   of the base image and the conda file, whose text goes into ``condaFile`` so the patching pack checks its pins);
+  both are immutable and kept in the workspace when a new version replaces them (``retain_on_delete``);
 - the endpoint (Microsoft Entra token auth by default, public network access as the environment allows);
 - per deployment, a managed online deployment: Application Insights on, liveness and readiness probes and request
-  settings from the configuration, instance count as ``sku.capacity``, egress as the environment allows;
+  settings from the configuration, instance count as ``sku.capacity``;
 - :class:`~components.endpoint_traffic.InitialTraffic`, which sets the first traffic split once the deployments exist.
 
 **What the component leaves alone after creation** (``ignore_changes``), because others own it at run time:
@@ -45,8 +46,10 @@ ENDPOINT_IDENTITY_ROLES: tuple[tuple[str, str], ...] = (
     ("st", "Storage Blob Data Reader"),
     ("cr", "AcrPull"),
 )
-#: Models from an Azure ML registry: the identity reads them with "AzureML Registry User" on that registry
-#: (how-to-share-models-pipelines-across-workspaces-with-registries).
+#: Models from an Azure ML registry. Microsoft documents no role for an endpoint identity on a registry; for users,
+#: how-to-manage-registries ("Allow users to use assets from the registry") names registries/read and
+#: registries/assets/read, both in the built-in "AzureML Registry User" role (built-in-roles/ai-machine-learning).
+#: This is an inference from those pages, named as such in docs/serving.md.
 REGISTRY_ROLE = "AzureML Registry User"
 #: The deploying identity writes the code folders (``CodeUpload``) with this role, on the endpoint's container only.
 DEPLOYER_CODE_ROLE = "Storage Blob Data Contributor"
@@ -82,8 +85,6 @@ class OnlineEndpointArgs:
     """Registry name -> ARM id of every Azure ML registry a deployment's model comes from."""
     public_network_access: bool = False
     """Whether the endpoint accepts requests from public networks (dev); otherwise only through private endpoints."""
-    egress_public_network_access: bool = False
-    """Whether deployments may reach public networks."""
     root: Path = PROJECT_ROOT
     """Folder the configuration's code and conda paths are relative to."""
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -168,6 +169,10 @@ class OnlineEndpoint(pulumi.ComponentResource):
                                         ignore_changes=list(ENDPOINT_RUNTIME_FIELDS)),
         )
 
+        # Asset versions are immutable and named by content: a replaced one stays in the workspace (the CLI archives
+        # rather than deletes them, and a deleted version may never be recreated), so a rollback to earlier code or
+        # an earlier environment finds its version again.
+        retained = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
         uploads: dict[str, CodeUpload] = {}
         deployments: dict[str, ml.OnlineDeployment] = {}
         for deployment in config.deployments:
@@ -190,7 +195,7 @@ class OnlineEndpoint(pulumi.ComponentResource):
                     code_uri=uploads[deployment.code.path].uri,
                     description=f"Scoring code {deployment.code.path} of {config.name}/{deployment.name}",
                 ),
-                opts=child,
+                opts=retained,
             )
             conda = (args.root / deployment.environment.conda_file).read_text(encoding="utf-8")
             environment = ml.EnvironmentVersion(
@@ -205,7 +210,7 @@ class OnlineEndpoint(pulumi.ComponentResource):
                     os_type="Linux",
                     description=f"{deployment.environment.image} with {deployment.environment.conda_file}",
                 ),
-                opts=child,
+                opts=retained,
             )
             deployments[deployment.name] = ml.OnlineDeployment(
                 f"{name}-{deployment.name}",
@@ -224,7 +229,11 @@ class OnlineEndpoint(pulumi.ComponentResource):
                                                                 scoring_script=deployment.code.scoring_script),
                     instance_type=deployment.instance_type,
                     app_insights_enabled=True,
-                    egress_public_network_access="Enabled" if args.egress_public_network_access else "Disabled",
+                    # The workspace's managed network governs the deployments' outbound traffic; with it, the
+                    # egress flag "no longer applies" (concept-secure-online-endpoint, "Secure outbound access with
+                    # workspace managed virtual network"). The SDK sends "Enabled" when the flag is left out, so it
+                    # is set to the value that means the same as the managed network, in every environment.
+                    egress_public_network_access="Disabled",
                     liveness_probe=_probe(deployment.liveness),
                     readiness_probe=_probe(deployment.readiness),
                     request_settings=ml.OnlineRequestSettingsArgs(

@@ -28,12 +28,16 @@ from components.config_reader import Reader, collect, human, items, parse_iso_du
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 AUTH_MODES = ("AADToken", "AMLToken", "Key")
-#: Instance types managed online endpoints offer (reference-managed-online-endpoints-vm-sku-list), as far as the
-#: platform allows them at all (``components.config.DEFAULT_ALLOWED_VM_SIZES``).
+#: Instance types managed online endpoints offer, from https://learn.microsoft.com/azure/machine-learning/reference-
+#: managed-online-endpoints-vm-sku-list (general purpose DSv2, DASv4, FSv2, ESv3; GPU NCasT4_v3, NCsv3,
+#: NCADS_A100_v4). DS1_v2 and F2s_v2 are left out: the page warns they "may be too small for bigger models and may
+#: lead to container termination". The DSv3 sizes of compute clusters (D2s_v3, D4s_v3, ...) are not on the page.
 MANAGED_ONLINE_SKUS = (
-    "Standard_DS2_v2", "Standard_DS3_v2", "Standard_DS4_v2", "Standard_D2s_v3", "Standard_D4s_v3", "Standard_D8s_v3",
-    "Standard_D16s_v3", "Standard_E4s_v3", "Standard_E8s_v3", "Standard_E16s_v3", "Standard_F2s_v2",
-    "Standard_F4s_v2", "Standard_F8s_v2", "Standard_NC4as_T4_v3", "Standard_NC8as_T4_v3", "Standard_NC6s_v3",
+    "Standard_DS2_v2", "Standard_DS3_v2", "Standard_DS4_v2", "Standard_DS5_v2",
+    "Standard_D2as_v4", "Standard_D4as_v4", "Standard_D8as_v4", "Standard_D16as_v4",
+    "Standard_F4s_v2", "Standard_F8s_v2", "Standard_F16s_v2", "Standard_F32s_v2",
+    "Standard_E2s_v3", "Standard_E4s_v3", "Standard_E8s_v3", "Standard_E16s_v3", "Standard_E32s_v3",
+    "Standard_NC4as_T4_v3", "Standard_NC8as_T4_v3", "Standard_NC16as_T4_v3", "Standard_NC6s_v3", "Standard_NC12s_v3",
     "Standard_NC24ads_A100_v4",
 )
 #: Online endpoint names: 3-32 characters, a letter first, then letters, digits and hyphens, no hyphen at the end
@@ -45,20 +49,25 @@ MAX_ENDPOINT_NAME = 16
 #: Deployment names follow the endpoint name rule, 3-32 characters (same page).
 DEPLOYMENT_NAME = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 DEPLOYMENT_NAME_LENGTH = (3, 32)
+#: Blue and green. The service allows 20 deployments per endpoint (how-to-manage-quotas); the platform keeps two so
+#: that a release always has exactly one deployment to move traffic to.
 MAX_DEPLOYMENTS = 2
 #: Request timeout of a managed online deployment: "request_timeout_ms ... maximum 180000" (reference-yaml-deployment-
 #: managed-online, RequestSettings), default 5 s.
 REQUEST_TIMEOUT_RANGE = (dt.timedelta(milliseconds=1), dt.timedelta(seconds=180))
 MAX_CONCURRENT_REQUESTS = 1000
-#: Probe settings (reference-yaml-deployment-managed-online, ProbeSettings; defaults are the service's).
-PROBE_DELAY_RANGE = (dt.timedelta(0), dt.timedelta(hours=1))
+#: Probe settings (reference-yaml-deployment-managed-online, ProbeSettings; defaults are the service's). The page
+#: gives minimums only ("Minimum value is 1" second for initial_delay and timeout, 1 for the thresholds) and says
+#: "The value for liveness probe is fixed as 1" for success_threshold; the maxima are the platform's bounds.
+PROBE_DELAY_RANGE = (dt.timedelta(seconds=1), dt.timedelta(hours=1))
 PROBE_PERIOD_RANGE = (dt.timedelta(seconds=1), dt.timedelta(minutes=5))
 PROBE_TIMEOUT_RANGE = (dt.timedelta(seconds=1), dt.timedelta(minutes=1))
 MAX_PROBE_FAILURES = 100
-#: Instances per deployment (how-to-manage-quotas: "Number of instances per deployment").
+#: Instances per deployment: 50 (how-to-manage-quotas, "Azure Machine Learning online endpoints and batch
+#: endpoints"; Azure reserves 20 % more cores for upgrades, so 50 instances need quota for 60).
 MAX_INSTANCES = 50
-#: Microsoft's high-availability guidance: "at least three instances" for a production deployment
-#: (https://learn.microsoft.com/azure/machine-learning/how-to-deploy-online-endpoints, "instance_count").
+#: instance_count: "For high availability, Microsoft recommends you set it to at least 3"
+#: (https://learn.microsoft.com/azure/machine-learning/reference-yaml-deployment-managed-online).
 PROD_MIN_INSTANCES = 3
 #: Mirrored traffic: "You can mirror at most 50% of the traffic" (how-to-safely-rollout-online-endpoints).
 MAX_MIRROR_PERCENT = 50
@@ -289,7 +298,7 @@ def _instances(r: Reader, path: str, value: Any, prod: bool, live: bool) -> Inst
     return InstancesConfig(minimum=low, maximum=high, default=default)
 
 
-def _probe(r: Reader, path: str, value: Any) -> ProbeConfig | None:
+def _probe(r: Reader, path: str, value: Any, *, liveness: bool) -> ProbeConfig | None:
     obj = r.obj(path, value)
     if obj is None:
         return None
@@ -305,6 +314,10 @@ def _probe(r: Reader, path: str, value: Any) -> ProbeConfig | None:
     if None in (delay, period, timeout, failures, successes):
         return None
     assert delay and period and timeout and failures is not None and successes is not None
+    if liveness and successes != 1:
+        r.fail(f"{path}.success_threshold", f"{successes} is not allowed; the liveness probe's success_threshold is "
+                                            "fixed at 1 (reference-yaml-deployment-managed-online, ProbeSettings)")
+        return None
     if parse_iso_duration(timeout) > parse_iso_duration(period):  # type: ignore[operator]
         r.fail(f"{path}.timeout", f"{show(timeout)} is longer than the period {show(period)}; a probe must time out "
                                   "before the next one starts")
@@ -637,10 +650,10 @@ def parse_endpoints(r: Reader, path: str, value: Any, *, environment: str, insta
                 size = None
             counts = _instances(r, f"{dpath}.instances", d["instances"], prod, live.get(dname or "", 0) > 0) \
                 if "instances" in d else None
-            liveness = _probe(r, f"{dpath}.liveness_probe", d["liveness_probe"]) if "liveness_probe" in d \
-                else ProbeConfig()
-            readiness = _probe(r, f"{dpath}.readiness_probe", d["readiness_probe"]) if "readiness_probe" in d \
-                else ProbeConfig()
+            liveness = _probe(r, f"{dpath}.liveness_probe", d["liveness_probe"], liveness=True) \
+                if "liveness_probe" in d else ProbeConfig()
+            readiness = _probe(r, f"{dpath}.readiness_probe", d["readiness_probe"], liveness=False) \
+                if "readiness_probe" in d else ProbeConfig()
             request = _request(r, f"{dpath}.request", d["request"]) if "request" in d else RequestConfig()
             if None in (dname, model, env, code, size, counts, liveness, readiness, request):
                 return None

@@ -24,6 +24,7 @@ INSTANCE_ACTIONS = [
     "Microsoft.MachineLearningServices/workspaces/computes/stop/action",
 ]
 
+ACTION_GROUP_ID = f"{RG}/providers/Microsoft.Insights/actionGroups/ag-mlops-fraud-prod-weu"
 #: Compliant resources of this area, by kind (added to ``policy_cases.GOOD``; each must pass every rule of every pack).
 GOOD: dict[str, dict[str, Any]] = {
     "gov-roledef": {
@@ -49,8 +50,19 @@ GOOD: dict[str, dict[str, Any]] = {
     "gov-metricalert": {
         "location": "global", "tags": TAGS, "enabled": True, "autoMitigate": True, "evaluationFrequency": "PT5M",
         "windowSize": "PT15M", "scopes": [f"{RG}/providers/Microsoft.MachineLearningServices/workspaces/ws"],
+        "actions": [{"actionGroupId": ACTION_GROUP_ID}],
     },
-    "gov-queryrule": {**WHERE, "enabled": True, "evaluationFrequency": "PT5M", "windowSize": "PT15M"},
+    "gov-queryrule": {**WHERE, "enabled": True, "evaluationFrequency": "PT5M", "windowSize": "PT15M",
+                      "actions": {"actionGroups": [ACTION_GROUP_ID]}},
+    "gov-activityalert": {
+        "location": "global", "tags": TAGS, "enabled": True, "scopes": [RG],
+        "condition": {"allOf": [{"field": "category", "equals": "Autoscale"}]},
+        "actions": {"actionGroups": [{"actionGroupId": ACTION_GROUP_ID}]},
+    },
+    "gov-actiongroup": {
+        "location": "Global", "tags": TAGS, "groupShortName": "fraud", "enabled": True,
+        "emailReceivers": [{"name": "email-0", "emailAddress": "ml@contoso.com", "useCommonAlertSchema": True}],
+    },
 }
 #: Their Pulumi types (added to ``policy_cases.TYPES``).
 TYPES: dict[str, str] = {
@@ -59,6 +71,8 @@ TYPES: dict[str, str] = {
     "gov-dnszonegroup": tokens.PRIVATE_DNS_ZONE_GROUP,
     "gov-metricalert": tokens.METRIC_ALERT,
     "gov-queryrule": tokens.SCHEDULED_QUERY_RULE,
+    "gov-activityalert": tokens.ACTIVITY_LOG_ALERT,
+    "gov-actiongroup": tokens.ACTION_GROUP,
 }
 
 ROLE = "security-roledefinition-least-privilege"
@@ -195,6 +209,38 @@ def resource_cases() -> list[Case]:
                                       bad("gov-queryrule", put("evaluationFrequency", "PT1M"))],
           ["autoMitigate is false; let the alert resolve itself (true, the default)",
            "evaluationFrequency is PT1M; at least PT5M is required"]),
+        # --- governance: autoscale enabled, alerts that notify someone ---
+        c("governance-autoscale-enabled", [good("autoscale"), bad("autoscale", lambda p: p["profiles"].append(
+            {"name": "weekend", "capacity": {"minimum": "2", "default": "2", "maximum": "2"}}))]),
+        c("governance-autoscale-enabled", [bad("autoscale", put("enabled", None))],
+          ["enabled is None; autoscale acts only when it is true"]),
+        c("governance-autoscale-enabled", [bad("autoscale", put("enabled", False))],
+          ["enabled is False; autoscale acts only when it is true"]),
+        c("governance-autoscale-enabled", [bad("autoscale", put("profiles.0.rules", []))],
+          ["profile default: has no rules, so its count stays at default between minimum 1 and maximum 5"]),
+        c("governance-alerts-notify", [good("gov-metricalert"), good("gov-queryrule"), good("gov-activityalert")]),
+        c("governance-alerts-notify", [bad("gov-metricalert", put("actions", []))],
+          ["actions name no action group"]),
+        c("governance-alerts-notify", [bad("gov-queryrule", put("actions", None))], ["actions name no action group"]),
+        c("governance-alerts-notify", [bad("gov-activityalert", put("actions.actionGroups", []))],
+          ["actions name no action group"]),
+        c("governance-alerts-notify", [bad("gov-activityalert", put("enabled", False))],
+          ["enabled is false; a disabled alert never fires"]),
+        c("governance-actiongroup-receivers", [good("gov-actiongroup"), bad("gov-actiongroup", lambda p: p.update(
+            emailReceivers=[], webhookReceivers=[{"name": "hook", "serviceUri": "https://ops.contoso.com/hook"}]))]),
+        c("governance-actiongroup-receivers", [bad("gov-actiongroup", put("emailReceivers", []))],
+          ["has no receivers"]),
+        c("governance-actiongroup-receivers", [bad("gov-actiongroup", put("enabled", False))],
+          ["enabled is false; the group notifies nobody"]),
+        c("governance-webtest-reliable", [good("webtest")]),
+        c("governance-webtest-reliable",
+          [bad("webtest", lambda p: p.update(locations=p["locations"][:1], retryEnabled=False, validationRules={}))],
+          ["runs from 1 location(s); use at least 5",
+           "retryEnabled is not true; one failed attempt would count as a failure",
+           "validationRules.sSLCheck is not true; the TLS certificate of the https URL goes unchecked"]),
+        c("governance-webtest-reliable", [bad("webtest", put("enabled", False))], ["enabled is false"]),
+        c("governance-webtest-reliable",
+          [bad("webtest", lambda p: p.update(locations=p["locations"][:3]))], config={"minLocations": 3}),
         # --- governance: tag values ---
         c("governance-tags-required", [good("storage")],
           config={"tagValuePatterns": {"data-classification": "(?i)internal|confidential"}}),

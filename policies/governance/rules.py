@@ -8,11 +8,13 @@ from typing import Any
 
 from pulumi_policy import PolicyResource
 
-from ..lib.graph import Links, known_str, label, of_type, peek, peek_items
+from ..lib.graph import UNKNOWN, Links, known_str, label, of_type, peek, peek_items
 from ..lib.props import get, parse_iso_duration
 from ..lib.rules import Refs, Resource, setting
 from ..lib.taggable import TAGGABLE
 from ..lib.types import (
+    ACTION_GROUP,
+    ACTIVITY_LOG_ALERT,
     AKS,
     APP_INSIGHTS,
     AUTOSCALE_SETTING,
@@ -30,6 +32,8 @@ from ..lib.types import (
     RESOURCE_GROUP,
     SCHEDULED_QUERY_RULE,
     STORAGE_ACCOUNT,
+    WEB_TEST,
+    canonical,
 )
 from . import RULES
 
@@ -316,7 +320,130 @@ def autoscale_cooldowns(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
                        f"{cfg['minCooldown']}")
 
 
+@RULES.resource(
+    "governance-autoscale-enabled",
+    types=[AUTOSCALE_SETTING],
+    description="Autoscale settings are enabled, and every profile either scales on rules or fixes the count.",
+    severity="high",
+    remediation="Set enabled to true (the REST API's default is false) and give every profile scale rules, or "
+                "equal minimum and maximum capacity.",
+    url=f"{MONITOR_DOCS}/autoscale/autoscale-understanding-settings",
+    refs=Refs(mcsb=("AM-2",)),
+)
+def autoscale_enabled(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    # Microsoft.Insights/autoscalesettings properties.enabled: "the enabled flag. Specifies whether automatic scaling
+    # is enabled for the resource. The default value is 'false'."
+    if r.props.get("enabled") is not True:
+        yield f"enabled is {r.props.get('enabled')!r}; autoscale acts only when it is true"
+    for profile in _profiles(r):
+        cap = profile.get("capacity") or {}
+        fixed = cap.get("minimum") is not None and str(cap.get("minimum")) == str(cap.get("maximum"))
+        if not (profile.get("rules") or []) and not fixed:
+            yield (f"profile {profile.get('name', '?')}: has no rules, so its count stays at default between minimum "
+                   f"{cap.get('minimum')} and maximum {cap.get('maximum')}")
+
+
+@RULES.stack(
+    "governance-onlinedeployment-autoscaled",
+    description="Every managed online deployment is the target of an enabled autoscale setting.",
+    severity="high",
+    remediation="Create a monitor.AutoscaleSetting with targetResourceUri set to the deployment's id, enabled true, "
+                "and paired scale-out and scale-in rules (components.autoscale.Autoscale).",
+    url=f"{ML_DOCS}/how-to-autoscale-endpoints",
+    refs=Refs(mcsb=("AM-2",)),
+)
+def deployment_autoscaled(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]
+                          ) -> Iterator[tuple[str, str | None]]:
+    # The ARM response nests the setting under properties (properties.enabled, properties.targetResourceUri); the
+    # inputs are flat. Whether a setting is enabled at all is governance-autoscale-enabled's check (on the inputs);
+    # here a setting counts unless it is known to be disabled.
+    settings = [a for a in of_type(resources, AUTOSCALE_SETTING)
+                if peek(a.props, "properties.enabled", peek(a.props, "enabled")) is not False]
+    links = Links.of(resources)
+    targeted = links.referenced(
+        settings, lambda a: [peek(a.props, "properties.targetResourceUri"), peek(a.props, "targetResourceUri")],
+        prop="targetResourceUri")
+    for deployment in of_type(resources, ML_ONLINE_DEPLOYMENT):
+        if get(deployment.props, "properties.endpointComputeType", "Managed") != "Managed":
+            continue
+        if deployment.urn not in targeted:
+            yield f"{label(deployment)} is the target of no enabled autoscale setting", deployment.urn
+
+
 ALERTABLE = {"online endpoint": ML_ONLINE_ENDPOINT, "compute cluster": ML_COMPUTE}
+
+
+def _action_groups(kind: str, props: Any) -> list[Any]:
+    """The action groups an alert of type ``kind`` notifies, each known id or :data:`UNKNOWN`, in each type's shape:
+    metric alerts ``actions[].actionGroupId``, log search alerts ``actions.actionGroups[]`` (plain ids), activity log
+    alerts ``actions.actionGroups[].actionGroupId``."""
+    if kind == METRIC_ALERT:
+        groups = [peek(a, "actionGroupId") for a in peek_items(props, "actions")]
+    elif kind == ACTIVITY_LOG_ALERT:
+        groups = [peek(g, "actionGroupId") for g in peek_items(props, "actions.actionGroups")]
+    else:
+        groups = peek_items(props, "actions.actionGroups")
+    return [g for g in groups if g is UNKNOWN or g]
+
+
+@RULES.resource(
+    "governance-alerts-notify",
+    types=[METRIC_ALERT, SCHEDULED_QUERY_RULE, ACTIVITY_LOG_ALERT],
+    description="Alert rules are enabled and notify at least one action group.",
+    severity="high",
+    remediation="Set enabled to true and add the team's or the platform's action group to actions (an alert without "
+                "one fires without telling anyone).",
+    url=f"{MONITOR_DOCS}/alerts/action-groups",
+    refs=Refs(mcsb=("LT-1", "IR-2")),
+)
+def alerts_notify(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    if peek(r.props, "enabled", True) is False:
+        yield "enabled is false; a disabled alert never fires"
+    if not _action_groups(r.type, r.props):
+        yield "actions name no action group"
+
+
+@RULES.resource(
+    "governance-actiongroup-receivers",
+    types=[ACTION_GROUP],
+    description="Action groups are enabled and have at least one receiver.",
+    severity="medium",
+    remediation="Set enabled to true and add a receiver (emailReceivers, webhookReceivers, armRoleReceivers, ...); "
+                "email addresses must confirm the one-time passcode Azure sends them before mail is delivered.",
+    url=f"{MONITOR_DOCS}/alerts/action-groups",
+    refs=Refs(mcsb=("IR-2",)),
+)
+def action_group_receivers(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    if peek(r.props, "enabled", True) is False:
+        yield "enabled is false; the group notifies nobody"
+    receivers = [key for key, value in r.props.items() if key.endswith("Receivers") and value]
+    if not receivers:
+        yield "has no receivers"
+
+
+@RULES.resource(
+    "governance-webtest-reliable",
+    types=[WEB_TEST],
+    description="Availability tests are enabled, run from enough locations to tell an outage from a network problem, "
+                "retry before failing and check the TLS certificate of https URLs.",
+    severity="medium",
+    remediation="Set enabled to true, list at least minLocations locations (Microsoft's recommended minimum is five), "
+                "set retryEnabled to true and validationRules.sSLCheck to true for an https requestUrl.",
+    url=f"{MONITOR_DOCS}/app/availability",
+    refs=Refs(mcsb=("LT-1",)),
+    config={"minLocations": setting("integer", 5, "Fewest test locations.", minimum=1)},
+)
+def webtest_reliable(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    if peek(r.props, "enabled") is False:
+        yield "enabled is false"
+    locations = peek_items(r.props, "locations")
+    if len(locations) < cfg["minLocations"]:
+        yield f"runs from {len(locations)} location(s); use at least {cfg['minLocations']}"
+    if peek(r.props, "retryEnabled") is not True:
+        yield "retryEnabled is not true; one failed attempt would count as a failure"
+    url = known_str(peek(r.props, "request.requestUrl"))
+    if url is not None and url.lower().startswith("https://") and peek(r.props, "validationRules.sSLCheck") is not True:
+        yield "validationRules.sSLCheck is not true; the TLS certificate of the https URL goes unchecked"
 
 
 @RULES.stack(
@@ -330,7 +457,7 @@ ALERTABLE = {"online endpoint": ML_ONLINE_ENDPOINT, "compute cluster": ML_COMPUT
 )
 def alerts_wired(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]) -> Iterator[tuple[str, str | None]]:
     alerts = [a for a in of_type(resources, METRIC_ALERT, SCHEDULED_QUERY_RULE)
-              if a.props.get("enabled", True) and (a.props.get("actions") or [])]
+              if peek(a.props, "enabled", True) is not False and _action_groups(canonical(a.resource_type), a.props)]
     watched = [r for r in of_type(resources, ML_ONLINE_ENDPOINT)]
     watched += [c for c in of_type(resources, ML_COMPUTE) if _kind(c) == "AmlCompute"]
     # An alert watches what its scopes or its criteria came from (a ClusterName dimension built from the cluster's
