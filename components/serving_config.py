@@ -645,8 +645,10 @@ def parse_endpoints(r: Reader, path: str, value: Any, *, environment: str, insta
             code = _code(r, f"{dpath}.code", d["code"], root) if "code" in d else None
             size = r.string(f"{dpath}.instance_type", d["instance_type"]) if "instance_type" in d else None
             if size is not None and size not in instance_types:
-                r.fail(f"{dpath}.instance_type", f"{show(size)} is not allowed in {environment}; use one of "
-                                                 f"{', '.join(instance_types)}")
+                allowed = (f"use one of {', '.join(instance_types)}" if instance_types else
+                           "none of the allowed VM sizes is a managed online instance type; list the ones to offer "
+                           "in allowed_instance_types")
+                r.fail(f"{dpath}.instance_type", f"{show(size)} is not allowed in {environment}; {allowed}")
                 size = None
             counts = _instances(r, f"{dpath}.instances", d["instances"], prod, live.get(dname or "", 0) > 0) \
                 if "instances" in d else None

@@ -395,15 +395,15 @@ def test_vm_sizes_follow_the_environment(dev_values: dict[str, Any]) -> None:
 
 
 def test_allowed_vm_sizes_override(dev_values: dict[str, Any]) -> None:
-    dev_values[f"{NS}:allowed_vm_sizes"] = ["Standard_D2s_v3"]
+    dev_values[f"{NS}:allowed_vm_sizes"] = ["Standard_D2s_v3", "Standard_E4s_v3"]
     found = problems(dev_values)
     assert found[0] == (f"{NS}:teams[0].clusters[0].vm_size: 'Standard_DS3_v2' is not allowed in dev; use one of "
-                        "Standard_D2s_v3")
+                        "Standard_D2s_v3, Standard_E4s_v3")
     # both clusters and the instance use Standard_DS3_v2, and the endpoint's deployment an instance type the list
-    # no longer offers
+    # no longer offers (of the two sizes, endpoints take only E4s_v3: D2s_v3 is not a managed online SKU)
     assert len(found) == 4
     assert found[2] == (f"{NS}:teams[0].endpoints[0].deployments[0].instance_type: 'Standard_DS2_v2' is not "
-                        "allowed in dev; use one of Standard_D2s_v3")
+                        "allowed in dev; use one of Standard_E4s_v3")
 
 
 def test_every_problem_is_reported_at_once(dev_values: dict[str, Any]) -> None:

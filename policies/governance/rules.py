@@ -403,6 +403,12 @@ def alerts_notify(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
         yield "actions name no action group"
 
 
+#: Receiver lists of an action group (Microsoft.Insights/actionGroups).
+RECEIVER_KINDS = ("emailReceivers", "smsReceivers", "webhookReceivers", "itsmReceivers", "azureAppPushReceivers",
+                  "automationRunbookReceivers", "voiceReceivers", "logicAppReceivers", "azureFunctionReceivers",
+                  "armRoleReceivers", "eventHubReceivers", "incidentReceivers")
+
+
 @RULES.resource(
     "governance-actiongroup-receivers",
     types=[ACTION_GROUP],
@@ -416,8 +422,7 @@ def alerts_notify(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
 def action_group_receivers(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     if peek(r.props, "enabled", True) is False:
         yield "enabled is false; the group notifies nobody"
-    receivers = [key for key, value in r.props.items() if key.endswith("Receivers") and value]
-    if not receivers:
+    if not any(peek(r.props, key) is UNKNOWN or peek_items(r.props, key) for key in RECEIVER_KINDS):
         yield "has no receivers"
 
 
