@@ -484,6 +484,11 @@ def _schedule(r: Reader, path: str, obj: Mapping[str, Any], prod: bool) -> Sched
                               "same day it starts (use two profiles to span midnight)")
         clocks.pop("end")
     zone = r.string(f"{path}.time_zone", obj.get("time_zone", "UTC"))
+    if zone is not None and ("/" in zone or not zone.strip()):
+        # Autoscale recurrences take Windows time zone names (autoscale-understanding-settings, "timeZone").
+        r.fail(f"{path}.time_zone", f"{show(zone)} is not a Windows time zone name; use one such as UTC or "
+                                    "W. Europe Standard Time")
+        zone = None
     instances = _instances(r, f"{path}.instances", obj["instances"], prod, True) if "instances" in obj else None
     if name is None or not days or len(clocks) != 2 or zone is None or instances is None:
         return None
