@@ -4,7 +4,8 @@ Every profile carries the same paired rules (autoscale-best-practices: "always u
 combination", "ideally use the same metric to control both"):
 
 - CPU of the deployment (``CpuUtilizationPercentage``, averaged over the window): scale out above, in below;
-- p95 request latency of the deployment (``RequestLatency_P95``, the deployment's own metric): scale out above the
+- p95 request latency of the deployment, on the endpoint's metric (``RequestLatency_P95`` filtered on the
+  ``deployment`` dimension, as how-to-autoscale-endpoints scales on the endpoint's latency): scale out above the
   SLO, in below the configured fraction of it.
 
 Azure scales out when any scale-out rule fires and in only when every scale-in rule does, one instance at a time;
@@ -25,7 +26,13 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import monitor
 
-from components.endpoint_metrics import CPU_METRIC, DEPLOYMENT_NAMESPACE, LATENCY_METRIC
+from components.endpoint_metrics import (
+    CPU_METRIC,
+    DEPLOYMENT_DIMENSION,
+    DEPLOYMENT_NAMESPACE,
+    ENDPOINT_NAMESPACE,
+    LATENCY_METRIC,
+)
 from components.interfaces import send_diagnostics
 from components.serving_config import AutoscaleConfig, InstancesConfig, ScheduleProfileConfig, SloConfig
 
@@ -39,8 +46,12 @@ class AutoscaleArgs:
     autoscale_name: str
     location: str
     resource_group_name: pulumi.Input[str]
+    deployment_name: str
+    """The deployment's name (the value of the endpoint metric's ``deployment`` dimension)."""
     deployment_id: pulumi.Input[str]
-    """ARM id of the online deployment: the target, and the resource whose metrics every rule reads."""
+    """ARM id of the online deployment: the target, and the CPU rules' metric resource."""
+    endpoint_id: pulumi.Input[str]
+    """ARM id of the endpoint: the latency rules' metric resource."""
     instances: InstancesConfig
     """Counts of the default profile."""
     rules: AutoscaleConfig
@@ -67,18 +78,22 @@ def scale_rules(args: AutoscaleArgs) -> list[monitor.ScaleRuleArgs]:
     rules = args.rules
     latency_in = rules.latency_scale_in(args.slo)
 
-    def rule(metric: str, above: bool, threshold: float) -> monitor.ScaleRuleArgs:
+    def rule(metric: str, above: bool, threshold: float, on_endpoint: bool = False) -> monitor.ScaleRuleArgs:
         return monitor.ScaleRuleArgs(
             metric_trigger=monitor.MetricTriggerArgs(
                 metric_name=metric,
-                metric_namespace=DEPLOYMENT_NAMESPACE,
-                metric_resource_uri=args.deployment_id,
+                metric_namespace=ENDPOINT_NAMESPACE if on_endpoint else DEPLOYMENT_NAMESPACE,
+                metric_resource_uri=args.endpoint_id if on_endpoint else args.deployment_id,
                 time_grain=TIME_GRAIN,
                 statistic="Average",
                 time_window=rules.window,
                 time_aggregation="Average",
                 operator="GreaterThan" if above else "LessThan",
                 threshold=threshold,
+                # autoscale dimensions: Operator "Equals" or "NotEquals" (Microsoft.Insights autoscale settings).
+                dimensions=[monitor.ScaleRuleMetricDimensionArgs(
+                    dimension_name=DEPLOYMENT_DIMENSION, operator="Equals", values=[args.deployment_name],
+                )] if on_endpoint else None,
             ),
             scale_action=monitor.ScaleActionArgs(
                 direction="Increase" if above else "Decrease",
@@ -91,8 +106,8 @@ def scale_rules(args: AutoscaleArgs) -> list[monitor.ScaleRuleArgs]:
     return [
         rule(CPU_METRIC, True, rules.cpu_scale_out_above),
         rule(CPU_METRIC, False, rules.cpu_scale_in_below),
-        rule(LATENCY_METRIC, True, float(args.slo.latency_p95_ms)),
-        rule(LATENCY_METRIC, False, float(latency_in)),
+        rule(LATENCY_METRIC, True, float(args.slo.latency_p95_ms), on_endpoint=True),
+        rule(LATENCY_METRIC, False, float(latency_in), on_endpoint=True),
     ]
 
 

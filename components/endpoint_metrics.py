@@ -10,6 +10,7 @@ DEPLOYMENT_NAMESPACE = "Microsoft.MachineLearningServices/workspaces/onlineEndpo
 
 #: p95 latency of requests (ms): on the endpoint (dimension ``deployment``) and on each deployment (no dimension).
 LATENCY_METRIC = "RequestLatency_P95"
+DEPLOYMENT_DIMENSION = "deployment"
 #: Endpoint request count, with the dimension ``statusCode`` (429: throttled).
 REQUESTS_METRIC = "RequestsPerMinute"
 STATUS_DIMENSION = "statusCode"

@@ -245,8 +245,8 @@ class Platform(pulumi.ComponentResource):
             for deployment in endpoint.deployments:
                 autoscale = Autoscale(f"{key}-{deployment.name}", AutoscaleArgs(
                     autoscale_name=names.autoscale_setting(endpoint.name, deployment.name), location=config.region,
-                    resource_group_name=ws.resource_group_name,
-                    deployment_id=component.deployment_ids[deployment.name],
+                    resource_group_name=ws.resource_group_name, deployment_name=deployment.name,
+                    deployment_id=component.deployment_ids[deployment.name], endpoint_id=component.endpoint_id,
                     instances=deployment.instances, rules=endpoint.autoscale, slo=endpoint.slo,
                     log_analytics_workspace_id=log_analytics_id, notify_emails=team.alert_emails, tags=tags,
                 ), opts=child)

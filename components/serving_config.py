@@ -273,7 +273,7 @@ def _repo_path(r: Reader, path: str, value: Any, root: Path, *, folder: bool) ->
     return resolved
 
 
-def _instances(r: Reader, path: str, value: Any, prod: bool, live: bool) -> InstancesConfig | None:
+def _instances(r: Reader, path: str, value: Any, prod: bool) -> InstancesConfig | None:
     obj = r.obj(path, value)
     if obj is None:
         return None
@@ -290,10 +290,10 @@ def _instances(r: Reader, path: str, value: Any, prod: bool, live: bool) -> Inst
     if not low <= default <= high:
         r.fail(f"{path}.default", f"{default} is outside min {low} and max {high}; use a count between them")
         return None
-    if prod and live and low < PROD_MIN_INSTANCES:
-        r.fail(f"{path}.min", f"{low} is below {PROD_MIN_INSTANCES}: in prod a deployment that takes live traffic "
-                              f"keeps at least {PROD_MIN_INSTANCES} instances (Microsoft's high-availability "
-                              "guidance for online endpoints)")
+    if prod and low < PROD_MIN_INSTANCES:
+        r.fail(f"{path}.min", f"{low} is below {PROD_MIN_INSTANCES}: in prod every deployment keeps at least "
+                              f"{PROD_MIN_INSTANCES} instances (Microsoft's high-availability guidance for online "
+                              "endpoints; an idle blue or green deployment takes all live traffic at the switch)")
         return None
     return InstancesConfig(minimum=low, maximum=high, default=default)
 
@@ -489,7 +489,7 @@ def _schedule(r: Reader, path: str, obj: Mapping[str, Any], prod: bool) -> Sched
         r.fail(f"{path}.time_zone", f"{show(zone)} is not a Windows time zone name; use one such as UTC or "
                                     "W. Europe Standard Time")
         zone = None
-    instances = _instances(r, f"{path}.instances", obj["instances"], prod, True) if "instances" in obj else None
+    instances = _instances(r, f"{path}.instances", obj["instances"], prod) if "instances" in obj else None
     if name is None or not days or len(clocks) != 2 or zone is None or instances is None:
         return None
     return ScheduleProfileConfig(name=name, days=tuple(days), start=clocks["start"], end=clocks["end"],
@@ -637,7 +637,6 @@ def parse_endpoints(r: Reader, path: str, value: Any, *, environment: str, insta
         if mirror and len(mirror) > 1:
             r.fail(f"{epath}.mirror", "names more than one deployment; mirror traffic to one deployment")
             mirror = None
-        live = traffic or {}
 
         def deployment(dpath: str, d: Mapping[str, Any]) -> DeploymentConfig | None:
             r.check_keys(dpath, d, ("name", "model", "environment", "code", "instance_type", "instances",
@@ -655,8 +654,7 @@ def parse_endpoints(r: Reader, path: str, value: Any, *, environment: str, insta
                            "in allowed_instance_types")
                 r.fail(f"{dpath}.instance_type", f"{show(size)} is not allowed in {environment}; {allowed}")
                 size = None
-            counts = _instances(r, f"{dpath}.instances", d["instances"], prod, live.get(dname or "", 0) > 0) \
-                if "instances" in d else None
+            counts = _instances(r, f"{dpath}.instances", d["instances"], prod) if "instances" in d else None
             liveness = _probe(r, f"{dpath}.liveness_probe", d["liveness_probe"], liveness=True) \
                 if "liveness_probe" in d else ProbeConfig()
             readiness = _probe(r, f"{dpath}.readiness_probe", d["readiness_probe"], liveness=False) \

@@ -86,6 +86,7 @@ GOOD: dict[str, dict[str, Any]] = {
     "endpoint": {**WHERE, "properties": {"authMode": "AADToken", "publicNetworkAccess": "Disabled"}},
     "deployment": {
         **WHERE,
+        "sku": {"name": "Default", "capacity": 3},
         "properties": {
             "endpointComputeType": "Managed",
             "egressPublicNetworkAccess": "Disabled",
@@ -93,6 +94,9 @@ GOOD: dict[str, dict[str, Any]] = {
             "environmentId": "azureml:train-env:3",
             "instanceType": "Standard_DS3_v2",
             "environmentVariables": {"LOG_LEVEL": "info", "MODEL_NAME": "fraud"},
+            "livenessProbe": {"initialDelay": "PT10S", "period": "PT10S", "timeout": "PT2S", "failureThreshold": 30},
+            "readinessProbe": {"initialDelay": "PT10S", "period": "PT10S", "timeout": "PT2S", "failureThreshold": 30},
+            "requestSettings": {"requestTimeout": "PT5S", "maxConcurrentRequestsPerInstance": 1},
         },
     },
     "environment": {

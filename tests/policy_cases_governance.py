@@ -25,6 +25,7 @@ INSTANCE_ACTIONS = [
 ]
 
 ACTION_GROUP_ID = f"{RG}/providers/Microsoft.Insights/actionGroups/ag-mlops-fraud-prod-weu"
+DEPLOYMENTS = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments"
 #: Compliant resources of this area, by kind (added to ``policy_cases.GOOD``; each must pass every rule of every pack).
 GOOD: dict[str, dict[str, Any]] = {
     "gov-roledef": {
@@ -241,6 +242,36 @@ def resource_cases() -> list[Case]:
         c("governance-webtest-reliable", [bad("webtest", put("enabled", False))], ["enabled is false"]),
         c("governance-webtest-reliable",
           [bad("webtest", lambda p: p.update(locations=p["locations"][:3]))], config={"minLocations": 3}),
+        # --- governance: autoscale metrics, deployment capacity, probes and timeout ---
+        c("governance-autoscale-metrics-known", [good("autoscale"), bad("autoscale", lambda p: [
+            rule["metricTrigger"].update(metricNamespace=DEPLOYMENTS) for rule in p["profiles"][0]["rules"]])]),
+        c("governance-autoscale-metrics-known", [bad("autoscale", lambda p: p["profiles"][0]["rules"][0][
+            "metricTrigger"].update(metricNamespace=DEPLOYMENTS.upper(), metricName="CpuPercentage"))],
+          [f"profile default rule 0: {DEPLOYMENTS.upper()} has no metric 'CpuPercentage'; use one of "
+           "CpuMemoryUtilizationPercentage, CpuUtilizationPercentage, DataCollectionErrorsPerMinute, "
+           "DataCollectionEventsPerMinute, DeploymentCapacity, DiskUtilization, GpuEnergyJoules, "
+           "GpuMemoryUtilizationPercentage, GpuUtilizationPercentage, RequestLatency_P50, RequestLatency_P90, "
+           "RequestLatency_P95, RequestLatency_P99, RequestsPerMinute"]),
+        c("governance-autoscale-metrics-known", [bad("autoscale", lambda p: p["profiles"][0]["rules"][0][
+            "metricTrigger"].update(metricNamespace="Microsoft.Compute/virtualMachineScaleSets",
+                                    metricName="Percentage CPU"))]),
+        c("governance-onlinedeployment-min-instances", [good("deployment"), bad("deployment", put("sku.capacity", 1)),
+                                                        bad("deployment", put("properties.endpointComputeType",
+                                                                              "Kubernetes"))]),
+        c("governance-onlinedeployment-min-instances", [bad("deployment", put("sku.capacity", 2))],
+          ["sku.capacity is 2; start with at least 3 instances"], config={"minInstances": 3}),
+        c("governance-onlinedeployment-min-instances", [bad("deployment", put("sku", None))],
+          ["sku.capacity is None; start with at least 1 instances"]),
+        c("governance-onlinedeployment-health-and-timeout", [good("deployment")]),
+        c("governance-onlinedeployment-health-and-timeout",
+          [bad("deployment", lambda p: (p["properties"].pop("livenessProbe"),
+                                        p["properties"]["requestSettings"].update(requestTimeout="PT181S")))],
+          ["properties.livenessProbe is not set; the service's default probe does not reflect the model's start-up",
+           "properties.requestSettings.requestTimeout is PT181S; at most PT180S is allowed"]),
+        c("governance-onlinedeployment-health-and-timeout",
+          [bad("deployment", put("properties.requestSettings.requestTimeout", "PT30S"))],
+          ["properties.requestSettings.requestTimeout is PT30S; at most PT10S is allowed"],
+          config={"maxRequestTimeout": "PT10S"}),
         # --- governance: tag values ---
         c("governance-tags-required", [good("storage")],
           config={"tagValuePatterns": {"data-classification": "(?i)internal|confidential"}}),

@@ -370,6 +370,97 @@ def deployment_autoscaled(resources: Sequence[PolicyResource], cfg: Mapping[str,
             yield f"{label(deployment)} is the target of no enabled autoscale setting", deployment.urn
 
 
+#: Metrics of managed online endpoints and deployments by namespace, "Name in REST API" as Azure Monitor lists them
+#: (learn.microsoft.com/azure/azure-monitor/reference/supported-metrics/microsoft-machinelearningservices-workspaces-
+#: onlineendpoints-metrics and ...-onlineendpoints-deployments-metrics). The pack cannot import the platform's names.
+_LATENCY = ["RequestLatency_P50", "RequestLatency_P90", "RequestLatency_P95", "RequestLatency_P99"]
+KNOWN_METRICS = {
+    "Microsoft.MachineLearningServices/workspaces/onlineEndpoints": [
+        "ConnectionsActive", "DataCollectionErrorsPerMinute", "DataCollectionEventsPerMinute", "NetworkBytes",
+        "NewConnectionsPerSecond", "RequestLatency", *_LATENCY, "RequestsPerMinute"],
+    "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments": [
+        "CpuMemoryUtilizationPercentage", "CpuUtilizationPercentage", "DataCollectionErrorsPerMinute",
+        "DataCollectionEventsPerMinute", "DeploymentCapacity", "DiskUtilization", "GpuEnergyJoules",
+        "GpuMemoryUtilizationPercentage", "GpuUtilizationPercentage", *_LATENCY, "RequestsPerMinute"],
+}
+
+
+@RULES.resource(
+    "governance-autoscale-metrics-known",
+    types=[AUTOSCALE_SETTING],
+    description="Autoscale rules on Azure ML online endpoints and deployments read metrics those resources emit.",
+    severity="high",
+    remediation="Use a metric name from Azure Monitor's supported-metrics list of the rule's metricNamespace (for "
+                "example CpuUtilizationPercentage for deployments, RequestLatency_P95 for endpoints); a rule on a "
+                "metric the resource never emits never fires.",
+    url=f"{MONITOR_DOCS}/reference/supported-metrics/metrics-index",
+    refs=Refs(mcsb=("AM-2",)),
+    config={"knownMetrics": setting("object", KNOWN_METRICS, "Metric namespace (case-insensitive) -> the metric "
+                                    "names it has; rules on other namespaces are not checked.",
+                                    additionalProperties={"type": "array", "items": {"type": "string"}})},
+)
+def autoscale_metrics_known(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    known = {namespace.lower(): set(names) for namespace, names in cfg["knownMetrics"].items()}
+    for profile in _profiles(r):
+        for i, rule in enumerate(profile.get("rules", []) or []):
+            namespace = known_str(peek(rule, "metricTrigger.metricNamespace"))
+            metric = known_str(peek(rule, "metricTrigger.metricName"))
+            if namespace is not None and metric is not None and namespace.lower() in known \
+                    and metric not in known[namespace.lower()]:
+                yield (f"profile {profile.get('name', '?')} rule {i}: {namespace} has no metric {metric!r}; use one "
+                       f"of {', '.join(sorted(known[namespace.lower()]))}")
+
+
+@RULES.resource(
+    "governance-onlinedeployment-min-instances",
+    types=[ML_ONLINE_DEPLOYMENT],
+    description="Managed online deployments start with at least the environment's minimum instance count.",
+    severity="high",
+    remediation="Set sku.capacity (the instance count) to at least minInstances; Microsoft recommends at least 3 "
+                "for high availability, and the platform requires it in prod (mlops-platform instances.min).",
+    url=f"{ML_DOCS}/reference-yaml-deployment-managed-online",
+    refs=Refs(mcsb=("BR-1",)),
+    config={"minInstances": setting("integer", 1, "Fewest instances a deployment starts with.", minimum=1)},
+)
+def deployment_min_instances(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    if get(r.props, "properties.endpointComputeType", "Managed") != "Managed":
+        return
+    capacity = peek(r.props, "sku.capacity")
+    if capacity is UNKNOWN:
+        return
+    # Numbers arrive over the analyzer protocol as floats (protobuf Struct): 3.0 is 3.
+    count = int(capacity) if isinstance(capacity, (int, float)) and not isinstance(capacity, bool) \
+        and capacity == int(capacity) else None
+    if count is None or count < cfg["minInstances"]:
+        yield f"sku.capacity is {count if count is not None else capacity!r}; start with at least " \
+              f"{cfg['minInstances']} instances"
+
+
+@RULES.resource(
+    "governance-onlinedeployment-health-and-timeout",
+    types=[ML_ONLINE_DEPLOYMENT],
+    description="Managed online deployments set liveness and readiness probes, and a request timeout within the "
+                "allowed maximum.",
+    severity="medium",
+    remediation="Set properties.livenessProbe and properties.readinessProbe (initialDelay, period, timeout, "
+                "failureThreshold) and properties.requestSettings.requestTimeout at most maxRequestTimeout "
+                "(the service allows at most PT180S).",
+    url=f"{ML_DOCS}/reference-yaml-deployment-managed-online",
+    refs=Refs(mcsb=("BR-1",)),
+    config={"maxRequestTimeout": setting("string", "PT180S", "Longest request timeout (ISO 8601).")},
+)
+def deployment_health_and_timeout(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    if get(r.props, "properties.endpointComputeType", "Managed") != "Managed":
+        return
+    for probe in ("livenessProbe", "readinessProbe"):
+        if peek(r.props, f"properties.{probe}") is None:
+            yield f"properties.{probe} is not set; the service's default probe does not reflect the model's start-up"
+    value = known_str(peek(r.props, "properties.requestSettings.requestTimeout"))
+    timeout, ceiling = (parse_iso_duration(value) if value else None), parse_iso_duration(cfg["maxRequestTimeout"])
+    if value is not None and (timeout is None or (ceiling is not None and timeout > ceiling)):
+        yield f"properties.requestSettings.requestTimeout is {value}; at most {cfg['maxRequestTimeout']} is allowed"
+
+
 ALERTABLE = {"online endpoint": ML_ONLINE_ENDPOINT, "compute cluster": ML_COMPUTE}
 
 

@@ -219,6 +219,13 @@ ANCHORS: Mapping[tuple[str, str], tuple[str, ...] | str] = {
         "governance-autoscale-enabled",
     ),
     ("online deployment", "target of an enabled autoscale setting"): ("governance-onlinedeployment-autoscaled",),
+    ("autoscale setting", "rules read metrics the online endpoint or deployment emits"): (
+        "governance-autoscale-metrics-known",
+    ),
+    ("online deployment", "instance count at least the environment's minimum (3 in prod); probes; request timeout"): (
+        "governance-onlinedeployment-min-instances",
+        "governance-onlinedeployment-health-and-timeout",
+    ),
     ("alerts (metric, log search, activity log)", "enabled and notify at least one action group"): (
         "governance-alerts-notify",
     ),
