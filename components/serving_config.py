@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from components.config_reader import Reader, collect, human, items, parse_iso_duration, show
+from components.config_reader import Reader, collect, human, items, parse_iso_duration, plain, show
 
 #: The project root: configuration paths are relative to it (the folder ``pulumi up`` runs in).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -266,6 +266,11 @@ def _repo_path(r: Reader, path: str, value: Any, root: Path, *, folder: bool) ->
                      "Pulumi.yaml), with / and without ..")
         return None
     resolved = root / candidate
+    inside = resolved.resolve()
+    if not inside.is_relative_to(root.resolve()) or (folder and inside == root.resolve()):
+        r.fail(path, f"{show(text)} is not allowed; use a {kind} inside the project, not the project root itself "
+                     "or a link that leads out of it")
+        return None
     if not (resolved.is_dir() if folder else resolved.is_file()):
         r.fail(path, f"{show(text)} is not a {kind} of the project; give a {kind} path relative to the project "
                      "root (the folder of Pulumi.yaml)")
@@ -410,9 +415,9 @@ def _code(r: Reader, path: str, value: Any, root: Path) -> CodeConfig | None:
     script = r.string(f"{path}.scoring_script", obj["scoring_script"]) if "scoring_script" in obj else None
     if folder is None or script is None:
         return None
-    if not script.endswith(".py") or Path(script).is_absolute() or ".." in Path(script).parts:
+    if not script.endswith(".py") or Path(script).is_absolute() or ".." in Path(script).parts or "\\" in script:
         r.fail(f"{path}.scoring_script", f"{show(script)} is not allowed; use a .py file path inside "
-                                         f"{show(obj['path'])}")
+                                         f"{show(obj['path'])}, with / and without ..")
         return None
     if not (folder / script).is_file():
         r.fail(f"{path}.scoring_script", f"{show(script)} is not a file in {show(obj['path'])}; the scoring script "
@@ -522,9 +527,9 @@ def _flap_problem(scale_in: float, scale_out: float, instances: InstancesConfig)
     if n > instances.maximum:
         return None  # min == max: nothing scales
     projected = scale_in * n / (n - 1)
-    if projected >= scale_out:
-        return (f"with {n} instances, removing one projects {projected:g} (at least the scale-out threshold "
-                f"{scale_out:g}), so Azure would never scale in to {instances.minimum}")
+    if projected > scale_out:  # the scale-out rules fire above their threshold (operator GreaterThan)
+        return (f"with {n} instances, removing one projects {plain(projected)} (above the scale-out threshold "
+                f"{plain(scale_out)}), so Azure would never scale in to {instances.minimum}")
     return None
 
 
@@ -613,17 +618,22 @@ def parse_endpoints(r: Reader, path: str, value: Any, *, environment: str, insta
             r.fail(f"{epath}.deployments", f"lists {len(raw)} deployments; use 1 or {MAX_DEPLOYMENTS} (blue and green)")
         traffic: dict[str, int] | None
         if "traffic" in e:
+            before = len(r.problems)
             traffic = _percentages(r, f"{epath}.traffic", e["traffic"], names, 0, 100)
+            if len(r.problems) > before:
+                traffic = None  # a refused share was reported; a sum without it would only add noise
             if traffic is not None and names and sum(traffic.values()) != 100:
                 r.fail(f"{epath}.traffic", f"sums to {sum(traffic.values())}; the live traffic of the deployments "
                                            "must sum to 100")
                 traffic = None
         elif len(names) == 1:
             traffic = {names[0]: 100}
-        else:
+        elif len(names) == MAX_DEPLOYMENTS and len(raw_list) == MAX_DEPLOYMENTS:
             r.fail(f"{epath}.traffic", "is required with two deployments; give the initial split, such as "
                                        "{blue: 100, green: 0}")
             traffic = None
+        else:
+            traffic = None  # the deployments themselves are wrong, and reported
         mirror = _percentages(r, f"{epath}.mirror", e["mirror"], names, 1, MAX_MIRROR_PERCENT) \
             if "mirror" in e else {}
         if mirror and traffic is not None:
@@ -650,8 +660,8 @@ def parse_endpoints(r: Reader, path: str, value: Any, *, environment: str, insta
             size = r.string(f"{dpath}.instance_type", d["instance_type"]) if "instance_type" in d else None
             if size is not None and size not in instance_types:
                 allowed = (f"use one of {', '.join(instance_types)}" if instance_types else
-                           "none of the allowed VM sizes is a managed online instance type; list the ones to offer "
-                           "in allowed_instance_types")
+                           "no managed online instance type is allowed; list the ones to offer in "
+                           "allowed_instance_types")
                 r.fail(f"{dpath}.instance_type", f"{show(size)} is not allowed in {environment}; {allowed}")
                 size = None
             counts = _instances(r, f"{dpath}.instances", d["instances"], prod) if "instances" in d else None

@@ -176,3 +176,13 @@ def test_a_broken_project_file_is_refused_the_same_way(tmp_path: Path) -> None:
 def test_the_committed_stacks_read_cleanly() -> None:
     for stack in ("dev", "prod"):
         assert load_stack_config(ROOT, stack).values["mlops-platform:region"] == "westeurope"
+
+
+def test_the_project_refreshes_before_every_operation() -> None:
+    """Endpoints ignore their live traffic split and deployments their instance count (the release and autoscale own
+    them); azure-native updates with a full PUT of the state, so only a refreshed state keeps an update from undoing
+    a release (docs/serving.md). The CLI's project schema: ``options.refresh`` is the constant "always"."""
+    import yaml
+
+    project_file = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    assert project_file["options"] == {"refresh": "always"}
