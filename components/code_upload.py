@@ -16,6 +16,11 @@ endpoint's container when the endpoint is removed. :func:`content_hash` follows 
 Azure ML SDK's own code hash in spirit (file count, then each relative path and size, then the contents, in sorted
 path order) so that renames, moves and edits all change it; files that never belong in a code asset
 (``IGNORED_PARTS``) are left out.
+
+The provider is stored in the state by reference (``components.code_upload.CodeUploadProvider``, as dill pickles a
+class of an importable module): the dynamic provider process, which the CLI starts in the project folder, imports it.
+A fork that moves or renames this module must keep an alias there, or later updates of existing stacks cannot load
+the provider (pulumi/pulumi#7453). The same holds for ``components.endpoint_traffic``.
 """
 
 from __future__ import annotations
