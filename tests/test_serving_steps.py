@@ -57,7 +57,7 @@ class Recorded:
 
     method: str
     url: str
-    headers: dict[str, str]
+    headers: Mapping[str, str]
     body: bytes
 
     @property
@@ -113,7 +113,8 @@ class FakeService(HttpTransport):  # type: ignore[type-arg]
         self.sleeps.append(duration)
 
     def send(self, request: Any, **kwargs: Any) -> Any:
-        recorded = Recorded(request.method, request.url, dict(request.headers), _body_bytes(request.data))
+        recorded = Recorded(request.method, request.url, requests.structures.CaseInsensitiveDict(request.headers),
+                            _body_bytes(request.data))
         self.requests.append(recorded)
         assert len(self.requests) <= MAX_REQUESTS, f"more than {MAX_REQUESTS} requests: {self.requests[-3:]}"
         status, headers, content = self.answer(recorded)
