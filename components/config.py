@@ -16,6 +16,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from components.config_reader import (
@@ -28,6 +29,7 @@ from components.config_reader import (
 )
 from components.naming import COMPUTE_CLUSTER_LENGTH, PREFIX_PATTERN, SLUG_PATTERN, Namer, compute_name_problem
 from components.regions import REGION_CODES
+from components.serving_config import MANAGED_ONLINE_SKUS, PROJECT_ROOT, EndpointConfig, parse_endpoints
 
 ENVIRONMENTS = ("dev", "prod")
 ISOLATION_MODES = ("AllowInternetOutbound", "AllowOnlyApprovedOutbound")
@@ -92,6 +94,10 @@ PACKAGE_FQDN_GROUPS: Mapping[str, tuple[str, ...]] = {
     "conda": ("anaconda.com", "*.anaconda.com", "*.anaconda.org"),
     "pip": ("pypi.org", "files.pythonhosted.org"),
 }
+_REGISTRY_ID = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.MachineLearningServices/registries/"
+    r"(?P<name>[^/]+)$", re.I,
+)
 _SUBNET_ID = re.compile(
     r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/virtualNetworks/[^/]+/subnets/[^/]+$",
     re.I,
@@ -149,11 +155,14 @@ class InstanceConfig:
 
 @dataclass(frozen=True)
 class TeamConfig:
-    """A data science team: one workspace and its compute."""
+    """A data science team: one workspace, its compute and its online endpoints."""
 
     name: str
     clusters: tuple[ClusterConfig, ...] = ()
     instances: tuple[InstanceConfig, ...] = ()
+    endpoints: tuple[EndpointConfig, ...] = ()
+    alert_emails: tuple[str, ...] = ()
+    """Who the team's action group notifies (endpoint alerts); required with endpoints."""
 
 
 @dataclass(frozen=True)
@@ -194,6 +203,11 @@ class PlatformConfig:
     network: NetworkConfig
     teams: tuple[TeamConfig, ...]
     allowed_vm_sizes: tuple[str, ...]
+    allowed_instance_types: tuple[str, ...] = ()
+    """Instance types online deployments may use."""
+    model_registries: Mapping[str, str] = field(default_factory=dict)
+    """Azure ML registry name -> its ARM id, for every registry a deployment's model comes from (the endpoint's
+    identity is granted read access there)."""
     locks: bool = False
     """Prod only: CanNotDelete locks plus ``protect``/``retain_on_delete`` on stateful resources (default on)."""
     hbi_workspace: bool = False
@@ -241,7 +255,8 @@ def _plain_secrets(value: Any, path: str, cli_path: str) -> Iterator[tuple[str, 
 
 TOP_LEVEL_KEYS = (
     "region", "environment", "prefix", "tags", "network", "teams", "allowed_vm_sizes", "locks", "hbi_workspace",
-    "log_retention_days", "instance_patch_date", "alert_emails", "greenfield", "generation",
+    "log_retention_days", "instance_patch_date", "alert_emails", "greenfield", "generation", "allowed_instance_types",
+    "model_registries",
 )
 PROD_ONLY_KEYS = ("locks", "hbi_workspace")
 
@@ -270,10 +285,12 @@ def parse_config(
     stack: str,
     secret_keys: frozenset[str] | set[str] = frozenset(),
     today: dt.date | None = None,
+    root: Path = PROJECT_ROOT,
 ) -> PlatformConfig:
     """Validate ``raw`` (full config keys such as ``mlops-platform:region`` to values) into a ``PlatformConfig``.
 
-    Raises ``ConfigError`` listing every problem; nothing is created before this returns.
+    Raises ``ConfigError`` listing every problem; nothing is created before this returns. Paths in the
+    configuration (serving code and conda files) are relative to ``root``, the project's folder.
     """
     today = today or dt.date.today()
     r = Reader()
@@ -349,6 +366,7 @@ def parse_config(
             allowed_sizes = tuple(s for s in checked if s)
             if not allowed_sizes:
                 r.fail("allowed_vm_sizes", "is empty; list at least one VM size")
+    instance_types = _parse_instance_types(r, values, allowed_sizes)
 
     network = _parse_network(r, values.get("network", {}), environment)
     alert_emails = _parse_alert_emails(r, values.get("alert_emails"), tags)
@@ -362,8 +380,9 @@ def parse_config(
         r.fail("teams", "is required but missing; list at least one team")
     else:
         teams = _parse_teams(r, values["teams"], allowed_sizes, environment or "dev", default_patch,
-                             "instance_patch_date" in values, today)
+                             "instance_patch_date" in values, today, instance_types, root)
 
+    registries = _parse_registries(r, values.get("model_registries", {}), teams)
     if not r.problems and environment and region:
         _instance_names_unique(r, teams, prefix, environment, region, generation or 1)
     if r.problems:
@@ -378,6 +397,8 @@ def parse_config(
         network=network,
         teams=teams,
         allowed_vm_sizes=allowed_sizes,
+        allowed_instance_types=instance_types,
+        model_registries=registries,
         locks=bool(locks),
         hbi_workspace=bool(hbi),
         log_retention_days=retention or default_retention,
@@ -412,14 +433,18 @@ def _parse_alert_emails(r: Reader, value: Any, tags: Mapping[str, str] | None) -
             r.fail("alert_emails", f"is required because tags.owner {owner!r} is not an email address; list who "
                                    "receives the environment's alerts")
         return ()
-    emails = r.lst("alert_emails", value)
+    return _email_list(r, "alert_emails", value)
+
+
+def _email_list(r: Reader, path: str, value: Any) -> tuple[str, ...]:
+    emails = r.lst(path, value)
     if emails is None:
         return ()
     if not emails:
-        r.fail("alert_emails", "is empty; list at least one email address")
+        r.fail(path, "is empty; list at least one email address")
     for i, email in enumerate(emails):
         if not isinstance(email, str) or not _EMAIL.match(email):
-            r.fail(f"alert_emails[{i}]", f"{show(email)} is not an email address")
+            r.fail(f"{path}[{i}]", f"{show(email)} is not an email address")
     return tuple(e for e in emails if isinstance(e, str) and _EMAIL.match(e))
 
 
@@ -558,8 +583,55 @@ def _parse_private_dns(r: Reader, net: Mapping[str, Any], endpoints: bool) -> tu
     return zone_ids, bool(by_policy)
 
 
+def _parse_registries(r: Reader, value: Any, teams: Sequence[TeamConfig]) -> dict[str, str]:
+    """``model_registries``: name -> ARM id of each registry models are deployed from; every registry a
+    deployment's model names must be listed (its identity needs a role there, on the registry's id)."""
+    given = r.obj("model_registries", value)
+    registries: dict[str, str] = {}
+    for name, registry_id in (given or {}).items():
+        path = f"model_registries.{name}"
+        text = r.string(path, registry_id)
+        match = _REGISTRY_ID.match(text) if text else None
+        if text is not None and (match is None or match["name"] != name):
+            r.fail(path, f"{show(text)} is not the id of Azure ML registry {name}; use /subscriptions/<id>/"
+                         f"resourceGroups/<rg>/providers/Microsoft.MachineLearningServices/registries/{name}")
+        elif text is not None:
+            registries[name] = text
+    for t, team in enumerate(teams):
+        for e, endpoint in enumerate(team.endpoints):
+            for d, deployment in enumerate(endpoint.deployments):
+                registry = deployment.model.registry
+                if registry is not None and registry not in registries:
+                    r.fail(f"teams[{t}].endpoints[{e}].deployments[{d}].model",
+                           f"comes from registry {show(registry)}, which model_registries does not list; add its "
+                           "resource id there (the endpoint's identity is granted AzureML Registry User on it)")
+    return registries
+
+
+def _parse_instance_types(r: Reader, values: Mapping[str, Any], vm_sizes: tuple[str, ...]) -> tuple[str, ...]:
+    """Instance types online deployments may use: by default the allowed VM sizes that managed online endpoints
+    offer; a stack may list its own, each of them one the service offers."""
+    if "allowed_instance_types" not in values:
+        return tuple(size for size in vm_sizes if size in MANAGED_ONLINE_SKUS)
+    listed = r.lst("allowed_instance_types", values["allowed_instance_types"])
+    if listed is None:
+        return ()
+    types: list[str] = []
+    for i, item in enumerate(listed):
+        text = r.string(f"allowed_instance_types[{i}]", item)
+        if text is not None and text not in MANAGED_ONLINE_SKUS:
+            r.fail(f"allowed_instance_types[{i}]", f"{show(text)} is not an instance type of managed online "
+                                                   f"endpoints; use one of {', '.join(MANAGED_ONLINE_SKUS)}")
+        elif text is not None:
+            types.append(text)
+    if not listed:
+        r.fail("allowed_instance_types", "is empty; list at least one instance type")
+    return tuple(types)
+
+
 def _parse_teams(r: Reader, value: Any, sizes: tuple[str, ...], environment: str, default_patch: dt.date | None,
-                 default_patch_given: bool, today: dt.date) -> tuple[TeamConfig, ...]:
+                 default_patch_given: bool, today: dt.date, instance_types: tuple[str, ...], root: Path
+                 ) -> tuple[TeamConfig, ...]:
     def vm_size(path: str, raw: Any) -> str | None:
         size = r.string(path, raw)
         if size is not None and size not in sizes:
@@ -643,7 +715,7 @@ def _parse_teams(r: Reader, value: Any, sizes: tuple[str, ...], environment: str
                               schedule=sched, patch_date=patch)  # type: ignore[arg-type]
 
     def team(path: str, t: Mapping[str, Any]) -> TeamConfig | None:
-        r.check_keys(path, t, ("name", "clusters", "instances"), required=("name",))
+        r.check_keys(path, t, ("name", "clusters", "instances", "endpoints", "alert_emails"), required=("name",))
         name = r.string(f"{path}.name", t["name"]) if "name" in t else None
         if name is not None:
             if not SLUG_PATTERN.match(name) or not 2 <= len(name) <= MAX_TEAM_NAME:
@@ -658,9 +730,16 @@ def _parse_teams(r: Reader, value: Any, sizes: tuple[str, ...], environment: str
         clusters = collect(r, f"{path}.clusters", t.get("clusters", []), cluster, "name", "cluster names")
         instances = collect(r, f"{path}.instances", t.get("instances", []), instance, "user",
                              "compute instance users")
+        endpoints = parse_endpoints(r, f"{path}.endpoints", t.get("endpoints", []), environment=environment,
+                                    instance_types=instance_types, root=root)
+        emails = _email_list(r, f"{path}.alert_emails", t["alert_emails"]) if "alert_emails" in t else ()
+        if t.get("endpoints") and "alert_emails" not in t:
+            r.fail(f"{path}.alert_emails", "is required because the team has endpoints; list who receives the "
+                                           "team's endpoint alerts")
         if name is None:
             return None
-        return TeamConfig(name=name, clusters=clusters, instances=instances)
+        return TeamConfig(name=name, clusters=clusters, instances=instances, endpoints=endpoints,
+                          alert_emails=emails)
 
     teams = collect(r, "teams", value, team, "name", "team names")
     if isinstance(value, list) and not value:

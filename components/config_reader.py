@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -96,6 +97,22 @@ class Reader:
             return None
         return value
 
+    def number(self, path: str, value: Any, low: float, high: float, *, open_low: bool = False) -> float | None:
+        """A number in [low, high] (or (low, high] with ``open_low``), whole or decimal."""
+        if isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value):
+            value = float(value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(path, f"{show(value)} has the wrong type; expected a number")
+            return None
+        if not math.isfinite(value):  # JSON config may carry NaN or Infinity, which no comparison catches
+            self.fail(path, f"{value} is not allowed; use a finite number")
+            return None
+        if value < low or value > high or (open_low and value == low):
+            low_text = f"above {plain(low)}" if open_low else f"at least {plain(low)}"
+            self.fail(path, f"{plain(value)} is not allowed; use a number {low_text} and at most {plain(high)}")
+            return None
+        return float(value)
+
     def boolean(self, path: str, value: Any) -> bool | None:
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
@@ -167,7 +184,13 @@ def human(delta: dt.timedelta) -> str:
         if seconds % size == 0 and seconds >= size:
             count = seconds // size
             return f"{count} {unit}{'s' if count != 1 else ''}"
-    return f"{seconds} seconds"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
+def plain(number: float) -> str:
+    """A number as written by hand: ``70``, ``0.4``, ``1234567`` (never exponent notation)."""
+    text = f"{number:.6f}".rstrip("0").rstrip(".")
+    return text if text not in ("", "-0") else "0"
 
 
 def items(r: Reader, path: str, value: Any) -> list[tuple[int, Any]]:

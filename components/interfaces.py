@@ -29,11 +29,14 @@ BUILTIN_ROLES: Mapping[str, str] = {
     "Contributor": "b24988ac-6180-42a0-ab88-20f7382dd24c",
     "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
     "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+    "Storage Blob Data Reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
     "Storage File Data Privileged Contributor": "69566ab7-960f-475b-8e7c-b3118f30c6bd",
     "Key Vault Administrator": "00482a5a-887f-4fb3-b363-3b7fe8e74483",
     "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
     "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
     "AcrPush": "8311e382-0749-4cb8-b61a-304f252e45ec",
+    # built-in-roles/ai-machine-learning: "Allows you to use assets from a machine learning registry".
+    "AzureML Registry User": "1823dd4f-9b8c-4ab6-ab4e-7397a3684615",
     # built-in-roles/ai-machine-learning: "Can approve private endpoint connections to Azure AI common dependency
     # resources" (storage, Key Vault, registry, ML workspaces ...); no data actions.
     "Azure AI Enterprise Network Connection Approver": "b556d68e-0be0-4f35-a333-ad7ee1ce17ea",
@@ -79,11 +82,12 @@ def grant(
     grants: Sequence[Grant],
     unique: str,
     depends_on: Sequence[pulumi.Resource] = (),
-    principal_type: str = "ServicePrincipal",
+    principal_type: str | None = "ServicePrincipal",
 ) -> list[authorization.RoleAssignment]:
     """Assign each of ``grants`` to a principal: a managed identity by default (``principal_type`` ServicePrincipal,
     as Azure advises for identities created in the same deployment, so that replication delay cannot fail the
-    assignment), or a person (``User``).
+    assignment), a person (``User``), or a principal of either kind (``None``: the deploying identity, a pipeline's
+    service principal or a person at a workstation; Azure looks the type up).
 
     Role assignment names are GUIDs that must be unique in the whole Microsoft Entra tenant, so they are derived from
     the subscription and ``unique`` (the workload's naming identity, which differs per stack and region) as well as

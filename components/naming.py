@@ -58,6 +58,10 @@ DIGEST_LENGTH = 4
 #: by a letter later in the name (equivalently: no hyphen, or the part after the last hyphen holds a letter).
 _COMPUTE_NAME = re.compile(r"^[A-Za-z](?:[A-Za-z0-9-]*-[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*|[A-Za-z0-9]*)$")
 COMPUTE_INSTANCE_LENGTH = (3, 24)
+#: Online endpoint names (how-to-manage-quotas, "endpoint name"): a letter first, then letters, digits and hyphens,
+#: 3-32 characters, ending in a letter or digit.
+ONLINE_ENDPOINT_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]*[a-zA-Z0-9]$")
+ONLINE_ENDPOINT_LENGTH = (3, 32)
 COMPUTE_CLUSTER_LENGTH = (3, 16)
 
 
@@ -188,6 +192,26 @@ class Namer:
 
     def action_group(self) -> str:
         return self._dashed("ag", 260)
+
+    def online_endpoint(self, endpoint: str) -> str:
+        """Online endpoint names are unique per Azure region (they are the host of the scoring URI,
+        ``<name>.<region>.inference.ml.azure.com``): 3-32 characters, a letter first, letters, digits and hyphens
+        (``ONLINE_ENDPOINT_NAME``). The name is ``<endpoint>-<team>-<environment>`` with the team shortened to fit,
+        ending in a digest of the team identity and endpoint, so two stacks or teams never meet."""
+        if not SLUG_PATTERN.match(endpoint):
+            raise ValueError(f"endpoint {endpoint!r} must be lowercase words of letters and digits joined by '-'")
+        name = _fit([endpoint], self.workload, [self.environment], "-", ONLINE_ENDPOINT_LENGTH[1],
+                    digest(self.identity, endpoint, length=5))
+        if not ONLINE_ENDPOINT_NAME.match(name) or not ONLINE_ENDPOINT_LENGTH[0] <= len(name) <= \
+                ONLINE_ENDPOINT_LENGTH[1]:  # cannot happen with slugs; a fork that changes the rule finds out here
+            raise ValueError(f"online endpoint name {name!r} breaks the service's name rule")
+        return name
+
+    def endpoint_identity(self, endpoint: str) -> str:
+        return self._dashed("id", 128, extra=("ep", endpoint))
+
+    def autoscale_setting(self, endpoint: str, deployment: str) -> str:
+        return self._dashed("as", 260, extra=(endpoint, deployment))
 
     def private_endpoint(self, target: str) -> str:
         return self._dashed("pep", 80, extra=(target,))

@@ -13,11 +13,15 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization, monitor, resources
 
+from components.apm import MonitoredDeployment, MonitoredEndpoint, ServiceMonitoring, ServiceMonitoringArgs
+from components.autoscale import Autoscale, AutoscaleArgs
 from components.compute_cluster import ComputeCluster, ComputeClusterArgs
 from components.compute_instance import INSTANCE_USER_ACTIONS, ComputeInstance, ComputeInstanceArgs
 from components.config import PROJECT, PlatformConfig, TeamConfig
 from components.interfaces import lock, log_analytics_workspace, propagation_wait
 from components.naming import Namer, role_assignment_name
+from components.serving import OnlineEndpoint, OnlineEndpointArgs
+from components.serving_config import EndpointConfig
 from components.workspace import Workspace, WorkspaceArgs
 
 SHARED = "shared"
@@ -99,6 +103,10 @@ class Platform(pulumi.ComponentResource):
     workspaces: dict[str, Workspace]
     clusters: dict[str, ComputeCluster]
     instances: dict[str, ComputeInstance]
+    endpoints: dict[str, OnlineEndpoint]
+    """``<team>-<endpoint>`` -> the endpoint component."""
+    monitoring: dict[str, ServiceMonitoring]
+    """Team -> the monitoring of its endpoints."""
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:platform:Platform", name, None, opts)
@@ -131,7 +139,7 @@ class Platform(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-        self.workspaces, self.clusters, self.instances = {}, {}, {}
+        self.workspaces, self.clusters, self.instances, self.endpoints, self.monitoring = {}, {}, {}, {}, {}
         for team in config.teams:
             self.workspaces[team.name] = Workspace(
                 team.name,
@@ -196,6 +204,9 @@ class Platform(pulumi.ComponentResource):
                     opts=child,
                 )
 
+            if team.endpoints:
+                self._serving(config, team, ws, team_tags, law.id, action_group.id, client)
+
         self.action_group_id = action_group.id
         self.log_analytics_workspace_id = law.id
         self.shared_resource_group_name = rg.name
@@ -205,5 +216,60 @@ class Platform(pulumi.ComponentResource):
                 "action_group_id": self.action_group_id,
                 "shared_resource_group_name": self.shared_resource_group_name,
                 "workspace_names": {team: ws.workspace_name for team, ws in self.workspaces.items()},
+                "scoring_uris": {key: ep.scoring_uri for key, ep in self.endpoints.items()},
             }
         )
+
+    def _serving(self, config: PlatformConfig, team: TeamConfig, ws: Workspace, tags: dict[str, str],
+                 log_analytics_id: pulumi.Input[str], platform_action_group_id: pulumi.Input[str],
+                 client: authorization.AwaitableGetClientConfigResult | pulumi.Output) -> None:
+        """A team's endpoints, their autoscale and their monitoring; endpoints take public requests in dev only."""
+        names = Namer(config.prefix, team.name, config.environment, config.region, config.generation)
+        child = pulumi.ResourceOptions(parent=self)
+        monitored = []
+        for endpoint in team.endpoints:
+            key = f"{team.name}-{endpoint.name}"
+            azure_name = names.online_endpoint(endpoint.name)
+            component = OnlineEndpoint(key, OnlineEndpointArgs(
+                config=endpoint, endpoint_name=azure_name, identity_name=names.endpoint_identity(endpoint.name),
+                location=config.region, subscription_id=client.subscription_id,
+                resource_group_name=ws.resource_group_name, workspace_name=ws.workspace_name,
+                workspace_id=ws.workspace_id, storage_account_id=ws.storage_account_id,
+                storage_account_name=ws.storage_account_name, container_registry_id=ws.container_registry_id,
+                deployer_object_id=client.object_id, registries=config.model_registries,
+                public_network_access=not config.is_prod,
+                tags=tags, after=[ws.compute_ready],
+            ), opts=child)
+            self.endpoints[key] = component
+            watched = []
+            for deployment in endpoint.deployments:
+                autoscale = Autoscale(f"{key}-{deployment.name}", AutoscaleArgs(
+                    autoscale_name=names.autoscale_setting(endpoint.name, deployment.name), location=config.region,
+                    resource_group_name=ws.resource_group_name, deployment_name=deployment.name,
+                    deployment_id=component.deployment_ids[deployment.name], endpoint_id=component.endpoint_id,
+                    instances=deployment.instances, rules=endpoint.autoscale, slo=endpoint.slo,
+                    log_analytics_workspace_id=log_analytics_id, notify_emails=team.alert_emails, tags=tags,
+                ), opts=child)
+                watched.append(MonitoredDeployment(deployment.name, component.deployment_ids[deployment.name],
+                                                   autoscale.autoscale_setting_id,
+                                                   _max_instances(endpoint, deployment.name)))
+            monitored.append(MonitoredEndpoint(
+                name=endpoint.name, azure_name=azure_name, endpoint_id=component.endpoint_id,
+                scoring_uri=component.scoring_uri, slo=endpoint.slo, public=not config.is_prod, deployments=watched,
+            ))
+        self.monitoring[team.name] = ServiceMonitoring(f"{team.name}-apm", ServiceMonitoringArgs(
+            team=team.name, environment=config.environment, location=config.region,
+            resource_group_name=ws.resource_group_name, resource_group_id=ws.resource_group_id,
+            action_group_name=names.action_group(), emails=team.alert_emails,
+            platform_action_group_id=platform_action_group_id, log_analytics_workspace_id=log_analytics_id,
+            application_insights_id=pulumi.Output.from_input(client.subscription_id).apply(
+                lambda sub: f"/subscriptions/{sub}/resourceGroups/{names.resource_group()}/providers/"
+                            f"Microsoft.Insights/components/{names.application_insights()}"),
+            endpoints=monitored, tags=tags,
+        ), opts=child)
+
+
+def _max_instances(endpoint: EndpointConfig, deployment: str) -> int:
+    """The most instances autoscale may give ``deployment``: its own maximum or a schedule's, whichever is higher."""
+    own = next(d.instances.maximum for d in endpoint.deployments if d.name == deployment)
+    return max([own, *(s.instances.maximum for s in endpoint.autoscale.schedules)])

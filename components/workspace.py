@@ -168,6 +168,7 @@ class Workspace(pulumi.ComponentResource):
     compute_ready: pulumiverse_time.Sleep
     """A dependency for the team's compute: done once the compute identities' grants are applied."""
     storage_account_id: pulumi.Output[str]
+    storage_account_name: pulumi.Output[str]
     key_vault_id: pulumi.Output[str]
     container_registry_id: pulumi.Output[str]
     application_insights_id: pulumi.Output[str]
@@ -463,6 +464,7 @@ class Workspace(pulumi.ComponentResource):
         self.instance_identity_id = instance_identity.id if instance_identity is not None else None
         self.compute_ready = compute_ready
         self.storage_account_id = st.id
+        self.storage_account_name = st.name
         self.key_vault_id = kv.id
         self.container_registry_id = cr.id
         self.application_insights_id = appi.id
@@ -478,6 +480,7 @@ class Workspace(pulumi.ComponentResource):
                 "compute_identity_principal_id": self.compute_identity_principal_id,
                 "instance_identity_id": self.instance_identity_id,
                 "storage_account_id": self.storage_account_id,
+                "storage_account_name": self.storage_account_name,
                 "key_vault_id": self.key_vault_id,
                 "container_registry_id": self.container_registry_id,
                 "application_insights_id": self.application_insights_id,

@@ -134,7 +134,8 @@ class Contract:
             spec = entry["inputs"].get(name)
             if spec is not None and spec.get("path"):
                 params[name] = value
-                continue
+                if "wire" not in spec:
+                    continue  # a URL parameter only; some are also a body property (WebTest's webTestName)
             self._place(body, name, value, spec, "", problems)
         return params, body, problems
 

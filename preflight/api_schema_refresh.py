@@ -56,6 +56,19 @@ TARGETS: dict[str, str] = {
     "azure-native:authorization:RoleDefinition": "Microsoft.Authorization/roleDefinitions",
     "azure-native:authorization:ManagementLockByScope": "Microsoft.Authorization/locks",
     "azure-native:monitor:DiagnosticSetting": "Microsoft.Insights/diagnosticSettings",
+    "azure-native:storage:BlobContainer": "Microsoft.Storage/storageAccounts/blobServices/containers",
+    "azure-native:machinelearningservices:OnlineEndpoint":
+        "Microsoft.MachineLearningServices/workspaces/onlineEndpoints",
+    "azure-native:machinelearningservices:OnlineDeployment":
+        "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments",
+    "azure-native:machinelearningservices:CodeVersion": "Microsoft.MachineLearningServices/workspaces/codes/versions",
+    "azure-native:machinelearningservices:EnvironmentVersion":
+        "Microsoft.MachineLearningServices/workspaces/environments/versions",
+    "azure-native:monitor:AutoscaleSetting": "Microsoft.Insights/autoscalesettings",
+    "azure-native:monitor:ScheduledQueryRule": "Microsoft.Insights/scheduledQueryRules",
+    "azure-native:monitor:ActivityLogAlert": "Microsoft.Insights/activityLogAlerts",
+    "azure-native:applicationinsights:WebTest": "Microsoft.Insights/webtests",
+    "azure-native:applicationinsights:Workbook": "Microsoft.Insights/workbooks",
 }
 #: ``x-ms-client-name`` renames that name matching cannot find: bicep object type -> SDK name -> wire name
 #: (storage: StorageAccountPropertiesCreateParameters, Encryption, KeyVaultProperties, EncryptionIdentity, IPRule,
@@ -72,6 +85,20 @@ RENAMES: dict[str, dict[str, str]] = {
     "VirtualNetworkRule": {"virtualNetworkResourceId": "id"},
     # authorization 2022-05-01-preview: RoleDefinitionProperties.type has x-ms-client-name roleType.
     "RoleDefinitionProperties": {"roleType": "type"},
+    # applicationinsights 2022-06-15: WebTestProperties.Kind and .Name have x-ms-client-name WebTestKind, WebTestName.
+    "WebTestProperties": {"webTestKind": "Kind"},
+    "WebTestGeolocation": {"location": "Id"},
+}
+#: Inputs that are URL parameters although their names do not say so: asset versions are addressed as
+#: ``.../codes/{name}/versions/{version}``, and the body's own ``name`` is the version's (read-only) name.
+URL_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "azure-native:machinelearningservices:CodeVersion": ("name", "version"),
+    "azure-native:machinelearningservices:EnvironmentVersion": ("name", "version"),
+}
+#: Inputs that are a URL parameter and a body property at once: WebTest's ``{webTestName}`` and its
+#: ``properties.Name`` (x-ms-client-name WebTestName) share one SDK input, which the provider sends in both places.
+URL_AND_BODY: dict[str, dict[str, list[str]]] = {
+    "azure-native:applicationinsights:WebTest": {"webTestName": ["properties", "Name"]},
 }
 #: bicep-types property flags. SDK inputs absent from a resource's API version (v3 shares input types across a
 #: module's resources, so a type can carry a property of a newer API version) are recorded as ``absent``.
@@ -263,6 +290,12 @@ class Aligner:
         props, owner = self._properties(node, cls)
         mapping: dict[str, Any] = {}
         for name, hint in sdk_types.input_type_types(cls).items():
+            if top and name in URL_PARAMETERS.get(where, ()):
+                mapping[name] = {"path": True}
+                continue
+            if top and name in URL_AND_BODY.get(where, {}):
+                mapping[name] = {"path": True, "wire": URL_AND_BODY[where][name]}
+                continue
             path = self._locate(props, owner, name)
             entry: dict[str, Any] = {}
             if path is not None:

@@ -1,8 +1,9 @@
 """Benchmark the preflight on generated platforms of N teams.
 
 ``python -m preflight.bench [--teams 1,10,100,300] [--modes before,after] [--dev]`` writes, for each N, a project
-whose stack (``prod-teams<N>``, a copy of ``Pulumi.prod.yaml`` with N teams cycling through its team templates)
-is evaluated and checked in a fresh process per measurement, and prints one row per N and mode:
+whose stack (``prod-teams<N>``, a copy of ``Pulumi.prod.yaml`` with N teams cycling through its team templates,
+each with the first template's endpoints when it has none) is evaluated and checked in a fresh process per
+measurement, and prints one row per N and mode:
 
 - resources (Azure resources registered);
 - program evaluation: seconds and ms per resource, imports excluded (a warm-up run of a 1-team stack comes first);
@@ -31,6 +32,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import resource
 import subprocess
 import sys
@@ -53,23 +55,37 @@ MODES: dict[str, dict[str, bool]] = {
 
 def make_project(directory: Path, teams: int, greenfield: bool) -> str:
     """A project in ``directory`` (the repository's code linked in) with a stack of ``teams`` teams; its name."""
-    for name in ("Pulumi.yaml", "__main__.py", "components", "policies", "preflight"):
+    for name in ("Pulumi.yaml", "__main__.py", "components", "policies", "preflight", "serving"):
         target = directory / name
         if not target.exists():
             target.symlink_to(ROOT / name)
     document = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
     config = document["config"]
     templates = config["mlops-platform:teams"]
+    # Serving in every team: a template without endpoints borrows those of the first one that has them.
+    serving = next((t for t in templates if t.get("endpoints")), None)
     generated = []
     for i in range(teams):
         team = json.loads(json.dumps(templates[i % len(templates)]))
         team["name"] = f"team-{i:03d}"
+        if serving is not None and not team.get("endpoints"):
+            team["endpoints"] = json.loads(json.dumps(serving["endpoints"]))
+            team["alert_emails"] = list(serving["alert_emails"])
         generated.append(team)
     config["mlops-platform:teams"] = generated
     config["mlops-platform:greenfield"] = greenfield
     stack = f"prod-teams{teams}{'' if greenfield else '-aliases'}"
-    (directory / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    (directory / f"Pulumi.{stack}.yaml").write_text(yaml.dump(document, Dumper=_QuotingDumper, sort_keys=False))
     return stack
+
+
+class _QuotingDumper(yaml.SafeDumper):
+    """Quotes times of day (``19:00``), which YAML 1.1 tools would read as base-60 numbers (preflight.stack_yaml)."""
+
+
+_QuotingDumper.add_representer(
+    str, lambda dumper, value: dumper.represent_scalar(
+        "tag:yaml.org,2002:str", value, style="'" if re.fullmatch(r"\d+:\d+", value) else None))
 
 
 def _max_rss_mb(who: int) -> float:

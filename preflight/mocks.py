@@ -66,6 +66,22 @@ _ARM: Mapping[str, tuple[str, str]] = {
     "authorization:ManagementLockByScope": ("{scope}/providers/Microsoft.Authorization/locks", "lockName"),
     "authorization:RoleDefinition": ("{scope}/providers/Microsoft.Authorization/roleDefinitions", "roleDefinitionId"),
     "monitor:DiagnosticSetting": ("{resourceUri}/providers/Microsoft.Insights/diagnosticSettings", "name"),
+    "storage:BlobContainer": ("Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers",
+                              "containerName"),
+    "machinelearningservices:OnlineEndpoint": (
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/onlineEndpoints", "endpointName"),
+    "machinelearningservices:OnlineDeployment": (
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/onlineEndpoints/{endpointName}/deployments",
+        "deploymentName"),
+    "machinelearningservices:CodeVersion": (
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/codes/{name}/versions", "version"),
+    "machinelearningservices:EnvironmentVersion": (
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/environments/{name}/versions", "version"),
+    "monitor:AutoscaleSetting": ("Microsoft.Insights/autoscalesettings", "autoscaleSettingName"),
+    "monitor:ScheduledQueryRule": ("Microsoft.Insights/scheduledQueryRules", "ruleName"),
+    "monitor:ActivityLogAlert": ("Microsoft.Insights/activityLogAlerts", "activityLogAlertName"),
+    "applicationinsights:WebTest": ("Microsoft.Insights/webtests", "webTestName"),
+    "applicationinsights:Workbook": ("Microsoft.Insights/workbooks", "resourceName"),
 }
 
 
@@ -95,6 +111,13 @@ class PlatformMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         if not args.custom:
             return None, {}
+        if args.typ.endswith("/mlops:CodeUpload"):  # components.code_upload: the folder's blob URI is its id
+            i = args.inputs
+            uri = (f"https://{i['account']}.blob.core.windows.net/{i['container']}/{i['prefix']}/"
+                   f"{str(i['hash'])[:16]}")
+            return uri, {**i, "uri": uri}
+        if args.typ.endswith("/mlops:InitialTraffic"):  # components.endpoint_traffic
+            return f"{args.inputs['endpoint_id']}/initialTraffic", dict(args.inputs)
         resource_id, name = arm_id(args.typ, args.inputs, args.name)
         outputs = {**args.inputs, "name": name, "id": resource_id}
         identity = args.inputs.get("identity")
@@ -104,6 +127,11 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 i: {"principalId": _principal(i), "clientId": _principal(i + "#client")}
                 for i in identity["userAssignedIdentities"]
             }}
+        if args.typ == "azure-native:machinelearningservices:OnlineEndpoint":
+            # The service answers with the scoring URI: https://<name>.<region>.inference.ml.azure.com/score.
+            region = str(args.inputs.get("location", "westeurope"))
+            outputs["properties"] = {**(args.inputs.get("properties") or {}),
+                                     "scoringUri": f"https://{name}.{region}.inference.ml.azure.com/score"}
         if args.typ == "azure-native:managedidentity:UserAssignedIdentity":
             outputs["principalId"] = _principal(resource_id)
             outputs["clientId"] = _principal(resource_id + "#client")

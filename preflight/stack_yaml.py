@@ -52,7 +52,9 @@ _NUMBER_LIKE = re.compile(r"^([-+]?[0-9][0-9_]*_[0-9_]*|[-+]?0b[01_]+|[-+]0x[0-9
                           r"|[-+]?[0-9]+[eE][-+]?[0-9]+)$")
 _YAML11_BOOL = re.compile(r"^(yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF)$")
 _DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([Tt ].*)?$")
-_SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$")
+#: YAML 1.1 base-60 numbers (https://yaml.org/type/int.html, https://yaml.org/type/float.html): an integer starts with
+#: 1-9 (``19:00``; ``07:30`` is a string), a float has a fraction (``07:30.5``).
+_SEXAGESIMAL = re.compile(r"^[-+]?[1-9][0-9_]*(:[0-5]?[0-9])+$|^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+\.[0-9_]*$")
 _LEADING_ZERO = re.compile(r"^[-+]?0[0-9_]+$")
 #: Ciphertext as ``pulumi config set --secret`` writes it: base64, optionally ``v1:<nonce>:<ciphertext>``.
 _CIPHERTEXT = re.compile(r"^(v1:)?[A-Za-z0-9+/=]+(:[A-Za-z0-9+/=]+)*$")

@@ -86,6 +86,7 @@ GOOD: dict[str, dict[str, Any]] = {
     "endpoint": {**WHERE, "properties": {"authMode": "AADToken", "publicNetworkAccess": "Disabled"}},
     "deployment": {
         **WHERE,
+        "sku": {"name": "Default", "capacity": 3},
         "properties": {
             "endpointComputeType": "Managed",
             "egressPublicNetworkAccess": "Disabled",
@@ -93,6 +94,9 @@ GOOD: dict[str, dict[str, Any]] = {
             "environmentId": "azureml:train-env:3",
             "instanceType": "Standard_DS3_v2",
             "environmentVariables": {"LOG_LEVEL": "info", "MODEL_NAME": "fraud"},
+            "livenessProbe": {"initialDelay": "PT10S", "period": "PT10S", "timeout": "PT2S", "failureThreshold": 30},
+            "readinessProbe": {"initialDelay": "PT10S", "period": "PT10S", "timeout": "PT2S", "failureThreshold": 30},
+            "requestSettings": {"requestTimeout": "PT5S", "maxConcurrentRequestsPerInstance": 1},
         },
     },
     "environment": {
@@ -178,6 +182,7 @@ GOOD: dict[str, dict[str, Any]] = {
     },
     "autoscale": {
         **WHERE,
+        "enabled": True,
         "profiles": [
             {
                 "name": "default",
@@ -373,6 +378,8 @@ _ARM_TYPES = {
     tokens.KEY_VAULT: "Microsoft.KeyVault/vaults",
     tokens.LOG_ANALYTICS: "Microsoft.OperationalInsights/workspaces",
     tokens.ML_ONLINE_ENDPOINT: "Microsoft.MachineLearningServices/workspaces/ws/onlineEndpoints",
+    tokens.ML_ONLINE_DEPLOYMENT: "Microsoft.MachineLearningServices/workspaces/ws/onlineEndpoints/ep/deployments",
+    tokens.ML_ENVIRONMENT_VERSION: "Microsoft.MachineLearningServices/workspaces/ws/environments/serve/versions",
     tokens.PRIVATE_ENDPOINT: "Microsoft.Network/privateEndpoints",
     tokens.METRIC_ALERT: "Microsoft.Insights/metricAlerts",
     tokens.BUDGET: "Microsoft.Consumption/budgets",
@@ -1029,12 +1036,6 @@ def resource_cases() -> list[Case]:
             ["scikit-learn >=1.5.2 is not pinned to one version"],
             config={"exactPins": True},
         ),
-        c("patching-onlinedeployment-environment-pinned", [good("deployment")]),
-        c(
-            "patching-onlinedeployment-environment-pinned",
-            [bad("deployment", put("properties.environmentId", "azureml:train-env@latest"))],
-            ["properties.environmentId 'azureml:train-env@latest' does not name a fixed version"],
-        ),
         c("patching-aks-upgrade-channels", [good("aks")]),
         c(
             "patching-aks-upgrade-channels",
@@ -1223,7 +1224,8 @@ def stack_cases() -> list[Case]:
     branch = linked(tokens.ADO_CHECK_BRANCH_CONTROL, "branch", {
         "verifyBranchProtection": True, "targetResourceType": "environment", "allowedBranches": "refs/heads/main",
         "targetResourceId": Ref(env.resolved_urn)})
-    group = linked("azure-native:monitor:ActionGroup", "ag", {**WHERE, "groupShortName": "ml", "enabled": True})
+    group = linked(tokens.ACTION_GROUP, "ag", {**WHERE, "groupShortName": "ml", "enabled": True,
+                                              "emailReceivers": [{"name": "e", "emailAddress": "ml@contoso.com"}]})
     actions = [{"actionGroupId": Ref(group.resolved_urn)}]
     endpoint = linked("endpoint", "ep")
     alert_ep = linked(tokens.METRIC_ALERT, "ep-alert",

@@ -24,6 +24,8 @@ INSTANCE_ACTIONS = [
     "Microsoft.MachineLearningServices/workspaces/computes/stop/action",
 ]
 
+ACTION_GROUP_ID = f"{RG}/providers/Microsoft.Insights/actionGroups/ag-mlops-fraud-prod-weu"
+DEPLOYMENTS = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments"
 #: Compliant resources of this area, by kind (added to ``policy_cases.GOOD``; each must pass every rule of every pack).
 GOOD: dict[str, dict[str, Any]] = {
     "gov-roledef": {
@@ -49,8 +51,19 @@ GOOD: dict[str, dict[str, Any]] = {
     "gov-metricalert": {
         "location": "global", "tags": TAGS, "enabled": True, "autoMitigate": True, "evaluationFrequency": "PT5M",
         "windowSize": "PT15M", "scopes": [f"{RG}/providers/Microsoft.MachineLearningServices/workspaces/ws"],
+        "actions": [{"actionGroupId": ACTION_GROUP_ID}],
     },
-    "gov-queryrule": {**WHERE, "enabled": True, "evaluationFrequency": "PT5M", "windowSize": "PT15M"},
+    "gov-queryrule": {**WHERE, "enabled": True, "evaluationFrequency": "PT5M", "windowSize": "PT15M",
+                      "actions": {"actionGroups": [ACTION_GROUP_ID]}},
+    "gov-activityalert": {
+        "location": "global", "tags": TAGS, "enabled": True, "scopes": [RG],
+        "condition": {"allOf": [{"field": "category", "equals": "Autoscale"}]},
+        "actions": {"actionGroups": [{"actionGroupId": ACTION_GROUP_ID}]},
+    },
+    "gov-actiongroup": {
+        "location": "Global", "tags": TAGS, "groupShortName": "fraud", "enabled": True,
+        "emailReceivers": [{"name": "email-0", "emailAddress": "ml@contoso.com", "useCommonAlertSchema": True}],
+    },
 }
 #: Their Pulumi types (added to ``policy_cases.TYPES``).
 TYPES: dict[str, str] = {
@@ -59,6 +72,8 @@ TYPES: dict[str, str] = {
     "gov-dnszonegroup": tokens.PRIVATE_DNS_ZONE_GROUP,
     "gov-metricalert": tokens.METRIC_ALERT,
     "gov-queryrule": tokens.SCHEDULED_QUERY_RULE,
+    "gov-activityalert": tokens.ACTIVITY_LOG_ALERT,
+    "gov-actiongroup": tokens.ACTION_GROUP,
 }
 
 ROLE = "security-roledefinition-least-privilege"
@@ -195,6 +210,68 @@ def resource_cases() -> list[Case]:
                                       bad("gov-queryrule", put("evaluationFrequency", "PT1M"))],
           ["autoMitigate is false; let the alert resolve itself (true, the default)",
            "evaluationFrequency is PT1M; at least PT5M is required"]),
+        # --- governance: autoscale enabled, alerts that notify someone ---
+        c("governance-autoscale-enabled", [good("autoscale"), bad("autoscale", lambda p: p["profiles"].append(
+            {"name": "weekend", "capacity": {"minimum": "2", "default": "2", "maximum": "2"}}))]),
+        c("governance-autoscale-enabled", [bad("autoscale", put("enabled", None))],
+          ["enabled is None; autoscale acts only when it is true"]),
+        c("governance-autoscale-enabled", [bad("autoscale", put("enabled", False))],
+          ["enabled is False; autoscale acts only when it is true"]),
+        c("governance-autoscale-enabled", [bad("autoscale", put("profiles.0.rules", []))],
+          ["profile default: has no rules, so its count stays at default between minimum 1 and maximum 5"]),
+        c("governance-alerts-notify", [good("gov-metricalert"), good("gov-queryrule"), good("gov-activityalert")]),
+        c("governance-alerts-notify", [bad("gov-metricalert", put("actions", []))],
+          ["actions name no action group"]),
+        c("governance-alerts-notify", [bad("gov-queryrule", put("actions", None))], ["actions name no action group"]),
+        c("governance-alerts-notify", [bad("gov-activityalert", put("actions.actionGroups", []))],
+          ["actions name no action group"]),
+        c("governance-alerts-notify", [bad("gov-activityalert", put("enabled", False))],
+          ["enabled is false; a disabled alert never fires"]),
+        c("governance-actiongroup-receivers", [good("gov-actiongroup"), bad("gov-actiongroup", lambda p: p.update(
+            emailReceivers=[], webhookReceivers=[{"name": "hook", "serviceUri": "https://ops.contoso.com/hook"}]))]),
+        c("governance-actiongroup-receivers", [bad("gov-actiongroup", put("emailReceivers", []))],
+          ["has no receivers"]),
+        c("governance-actiongroup-receivers", [bad("gov-actiongroup", put("enabled", False))],
+          ["enabled is false; the group notifies nobody"]),
+        c("governance-webtest-reliable", [good("webtest")]),
+        c("governance-webtest-reliable",
+          [bad("webtest", lambda p: p.update(locations=p["locations"][:1], retryEnabled=False, validationRules={}))],
+          ["runs from 1 location(s); use at least 5",
+           "retryEnabled is not true; one failed attempt would count as a failure",
+           "validationRules.sSLCheck is not true; the TLS certificate of the https URL goes unchecked"]),
+        c("governance-webtest-reliable", [bad("webtest", put("enabled", False))], ["enabled is false"]),
+        c("governance-webtest-reliable",
+          [bad("webtest", lambda p: p.update(locations=p["locations"][:3]))], config={"minLocations": 3}),
+        # --- governance: autoscale metrics, deployment capacity, probes and timeout ---
+        c("governance-autoscale-metrics-known", [good("autoscale"), bad("autoscale", lambda p: [
+            rule["metricTrigger"].update(metricNamespace=DEPLOYMENTS) for rule in p["profiles"][0]["rules"]])]),
+        c("governance-autoscale-metrics-known", [bad("autoscale", lambda p: p["profiles"][0]["rules"][0][
+            "metricTrigger"].update(metricNamespace=DEPLOYMENTS.upper(), metricName="CpuPercentage"))],
+          [f"profile default rule 0: {DEPLOYMENTS.upper()} has no metric 'CpuPercentage'; use one of "
+           "CpuMemoryUtilizationPercentage, CpuUtilizationPercentage, DataCollectionErrorsPerMinute, "
+           "DataCollectionEventsPerMinute, DeploymentCapacity, DiskUtilization, GpuEnergyJoules, "
+           "GpuMemoryUtilizationPercentage, GpuUtilizationPercentage, RequestLatency_P50, RequestLatency_P90, "
+           "RequestLatency_P95, RequestLatency_P99, RequestsPerMinute"]),
+        c("governance-autoscale-metrics-known", [bad("autoscale", lambda p: p["profiles"][0]["rules"][0][
+            "metricTrigger"].update(metricNamespace="Microsoft.Compute/virtualMachineScaleSets",
+                                    metricName="Percentage CPU"))]),
+        c("governance-onlinedeployment-min-instances", [good("deployment"), bad("deployment", put("sku.capacity", 1)),
+                                                        bad("deployment", put("properties.endpointComputeType",
+                                                                              "Kubernetes"))]),
+        c("governance-onlinedeployment-min-instances", [bad("deployment", put("sku.capacity", 2))],
+          ["sku.capacity is 2; start with at least 3 instances"], config={"minInstances": 3}),
+        c("governance-onlinedeployment-min-instances", [bad("deployment", put("sku", None))],
+          ["sku.capacity is None; start with at least 1 instances"]),
+        c("governance-onlinedeployment-health-and-timeout", [good("deployment")]),
+        c("governance-onlinedeployment-health-and-timeout",
+          [bad("deployment", lambda p: (p["properties"].pop("livenessProbe"),
+                                        p["properties"]["requestSettings"].update(requestTimeout="PT181S")))],
+          ["properties.livenessProbe is not set; the service's default probe does not reflect the model's start-up",
+           "properties.requestSettings.requestTimeout is PT181S; at most PT180S is allowed"]),
+        c("governance-onlinedeployment-health-and-timeout",
+          [bad("deployment", put("properties.requestSettings.requestTimeout", "PT30S"))],
+          ["properties.requestSettings.requestTimeout is PT30S; at most PT10S is allowed"],
+          config={"maxRequestTimeout": "PT10S"}),
         # --- governance: tag values ---
         c("governance-tags-required", [good("storage")],
           config={"tagValuePatterns": {"data-classification": "(?i)internal|confidential"}}),

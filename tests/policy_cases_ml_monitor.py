@@ -34,7 +34,10 @@ GOOD: dict[str, dict[str, Any]] = {
     "aksnodepool": {"tags": WHERE["tags"], "orchestratorVersion": "1.33.2", "vmSize": "Standard_D4s_v3", "count": 2,
                     "mode": "User"},
     "webtest": {**WHERE, "webTestKind": "standard", "kind": "standard", "syntheticMonitorId": "ep-health",
-                "locations": [{"location": "emea-nl-ams-azr"}], "frequency": 300, "enabled": True,
+                "locations": [{"location": loc} for loc in ("emea-nl-ams-azr", "emea-gb-db3-azr", "emea-fr-pra-edge",
+                                                            "emea-ch-zrh-edge", "emea-ru-msa-edge")],
+                "frequency": 300, "enabled": True, "retryEnabled": True,
+                "validationRules": {"expectedHttpStatusCode": 401, "sSLCheck": True},
                 "request": {"requestUrl": "https://ep.westeurope.inference.ml.azure.com/health", "httpVerb": "GET"}},
 }
 #: Their Pulumi types (added to ``policy_cases.TYPES``).
@@ -217,9 +220,45 @@ def stack_cases() -> list[Case]:
 
     services = [service(name) for name in SERVICES]
     files_only = linked("storage", "st", {**BASE["storage"], "kind": "FileStorage"})
+    # Serving: a deployment, the environment version it runs, and its autoscale setting.
+    env = linked("environment", "env")
+    blue = linked("deployment", "blue", {**BASE["deployment"], "properties": {
+        **BASE["deployment"]["properties"], "environmentId": Ref(env.resolved_urn)}})
+    latest = linked("deployment", "green", {**BASE["deployment"], "properties": {
+        **BASE["deployment"]["properties"], "environmentId": "azureml:train-env@latest"}})
+    from_storage = linked("deployment", "green", {**BASE["deployment"], "properties": {
+        **BASE["deployment"]["properties"], "environmentId": Ref(storage.resolved_urn)}})
+
+    def autoscale(target: Resource) -> Resource:
+        return linked("autoscale", f"{target.name}-autoscale", {**BASE["autoscale"],
+                                                                "targetResourceUri": Ref(target.resolved_urn)})
+
     # A premium StorageV2 account holds page blobs only: it has no file, queue or table service to log.
     page_blobs = linked("storage", "st", {**BASE["storage"], "sku": {"name": "Premium_LRS"}})
+    pinned = "patching-onlinedeployment-environment-pinned"
+    scaled = "governance-onlinedeployment-autoscaled"
     return [
+        # An environment id is fixed when it names a version; on a first preview, when it is a version's id.
+        c(pinned, [env, blue, linked("deployment", "other")], stack=True),
+        c(pinned, [env, blue, latest],
+          ["green (OnlineDeployment): properties.environmentId 'azureml:train-env@latest' does not name a fixed "
+           "version"], stack=True),
+        c(pinned, [storage, from_storage],
+          ["green (OnlineDeployment) takes properties.environmentId from no environment version of this stack, so "
+           "no fixed version can be shown"], stack=True, phases=("preview",)),
+        c(pinned, [storage, from_storage],
+          [f"green (OnlineDeployment): properties.environmentId '{RG}/providers/Microsoft.Storage/storageAccounts/st' "
+           "does not name a fixed version"], stack=True, phases=("deployed", "ids-only")),
+        # Every managed deployment has an enabled autoscale setting on it. The setting names its target in
+        # properties.targetResourceUri of the ARM response, which the harness's state after up does not rebuild, so
+        # these cases run where the engine's graph links the two (the first preview and after up).
+        c(scaled, [env, blue, autoscale(blue)], stack=True, phases=("preview", "deployed")),
+        c(scaled, [env, blue, linked("autoscale", "blue-autoscale", {**BASE["autoscale"], "properties": {
+            "enabled": True, "targetResourceUri": Ref(blue.resolved_urn)}})], stack=True),
+        c(scaled, [env, blue, latest, autoscale(blue)],
+          ["green (OnlineDeployment) is the target of no enabled autoscale setting"], stack=True,
+          phases=("preview", "deployed")),
+        c(scaled, [env, blue], ["blue (OnlineDeployment) is the target of no enabled autoscale setting"], stack=True),
         # Logs (categoryGroup allLogs or audit, or the audit categories) and metrics, each where the type needs them.
         c("security-diagnostics-enabled", compliant, stack=True),
         c("security-diagnostics-enabled",

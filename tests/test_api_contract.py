@@ -187,8 +187,8 @@ def test_the_validator(inputs: dict[str, Any], expected: list[tuple[str, str]]) 
 
 def test_a_type_without_contract_data_or_of_another_api_version_stops_the_check() -> None:
     contract = Contract.load()
-    with pytest.raises(ContractError, match="no Azure API contract for azure-native:storage:BlobContainer"):
-        contract.check("azure-native:storage:BlobContainer", {})
+    with pytest.raises(ContractError, match="no Azure API contract for azure-native:storage:Queue"):
+        contract.check("azure-native:storage:Queue", {})
     with pytest.raises(ContractError, match="the SDK uses API version 2099-01-01, the contract file has 2024-01-01"):
         contract.check("azure-native:storage:StorageAccount", {}, "2099-01-01")
 
@@ -205,10 +205,10 @@ def test_the_gate_stops_on_a_type_it_cannot_check(tmp_path: Path, preflight: Cal
     from test_gate import project, rule_pack
 
     program = ("from pulumi_azure_native import storage\n\n"
-               "storage.BlobContainer('c', account_name='stx', resource_group_name='rg', container_name='data')\n")
+               "storage.Queue('q', account_name='stx', resource_group_name='rg', queue_name='jobs')\n")
     result = preflight("dev", "--dir", str(project(tmp_path, program=program, pack=rule_pack("pass"))))
     assert result.returncode == 2
-    assert "preflight: no Azure API contract for azure-native:storage:BlobContainer" in result.stderr
+    assert "preflight: no Azure API contract for azure-native:storage:Queue" in result.stderr
 
 
 def test_a_contract_violation_blocks_the_gate_in_every_format(tmp_path: Path, preflight: Callable[..., Run]) -> None:

@@ -143,7 +143,7 @@ DEV_ERRORS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("unknown top-level key", _top("regoin", "westeurope"),
      f"{NS}:regoin: unknown key; allowed keys are region, environment, prefix, tags, network, teams, "
      "allowed_vm_sizes, locks, hbi_workspace, log_retention_days, instance_patch_date, alert_emails, greenfield, "
-     "generation"),
+     "generation, allowed_instance_types, model_registries"),
     ("generation below 1", _top("generation", 0),
      f"{NS}:generation: 0 is not allowed; use a whole number between 1 and 99"),
     ("greenfield not a boolean", _top("greenfield", "yes"),
@@ -389,16 +389,21 @@ def test_vm_sizes_follow_the_environment(dev_values: dict[str, Any]) -> None:
     _set("clusters.0.vm_size", "Standard_NC24ads_A100_v4")(dev_values)
     dev_values[f"{NS}:environment"] = "prod"
     dev_values[f"{NS}:network"] = {"private_endpoint_subnet_id": SUBNET, "private_dns_by_policy": True}
+    del team(dev_values)["endpoints"]  # a dev endpoint keeps one instance, below prod's high-availability floor
     config = parse(dev_values, stack="sandbox")
     assert config.teams[0].clusters[0].vm_size == "Standard_NC24ads_A100_v4"
 
 
 def test_allowed_vm_sizes_override(dev_values: dict[str, Any]) -> None:
-    dev_values[f"{NS}:allowed_vm_sizes"] = ["Standard_D2s_v3"]
+    dev_values[f"{NS}:allowed_vm_sizes"] = ["Standard_D2s_v3", "Standard_E4s_v3"]
     found = problems(dev_values)
     assert found[0] == (f"{NS}:teams[0].clusters[0].vm_size: 'Standard_DS3_v2' is not allowed in dev; use one of "
-                        "Standard_D2s_v3")
-    assert len(found) == 3  # both clusters and the instance use Standard_DS3_v2
+                        "Standard_D2s_v3, Standard_E4s_v3")
+    # both clusters and the instance use Standard_DS3_v2, and the endpoint's deployment an instance type the list
+    # no longer offers (of the two sizes, endpoints take only E4s_v3: D2s_v3 is not a managed online SKU)
+    assert len(found) == 4
+    assert found[2] == (f"{NS}:teams[0].endpoints[0].deployments[0].instance_type: 'Standard_DS2_v2' is not "
+                        "allowed in dev; use one of Standard_E4s_v3")
 
 
 def test_every_problem_is_reported_at_once(dev_values: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ import dataclasses
 import functools
 import json
 import runpy
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import pulumi
 import pytest
@@ -30,9 +30,41 @@ def stack(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def per_team(teams: int, clusters: int, instances: int, prod: bool, with_instances: int = 1) -> dict[str, int]:
+def serving(endpoints: int, deployments: int, public: int) -> dict[str, int]:
+    """What ``endpoints`` online endpoints with ``deployments`` deployments in all (``public`` of the endpoints
+    reachable from the internet) add, in one team, each endpoint with one code folder."""
+    return {
+        "mlops:serving:OnlineEndpoint": endpoints,
+        "mlops:serving:Autoscale": deployments,
+        "mlops:apm:ServiceMonitoring": 1,
+        f"{AN}:machinelearningservices:OnlineEndpoint": endpoints,
+        f"{AN}:machinelearningservices:OnlineDeployment": deployments,
+        f"{AN}:machinelearningservices:CodeVersion": deployments,
+        f"{AN}:machinelearningservices:EnvironmentVersion": deployments,
+        f"{AN}:storage:BlobContainer": endpoints,  # the endpoint's code container
+        "pulumi-python:dynamic/mlops:CodeUpload": endpoints,
+        "pulumi-python:dynamic/mlops:InitialTraffic": endpoints,
+        f"{AN}:managedidentity:UserAssignedIdentity": endpoints,
+        # the endpoint identity's Storage Blob Data Reader and AcrPull, the deployer's role on the code container
+        f"{AN}:authorization:RoleAssignment": 3 * endpoints,
+        "time:index/sleep:Sleep": endpoints,
+        f"{AN}:monitor:AutoscaleSetting": deployments,
+        f"{AN}:monitor:DiagnosticSetting": endpoints + deployments,  # each endpoint's logs, each autoscale's
+        # per endpoint p95 latency and 429s, per deployment cpu, memory, disk and capacity at max; availability
+        f"{AN}:monitor:MetricAlert": 2 * endpoints + 4 * deployments + public,
+        f"{AN}:monitor:ScheduledQueryRule": 3 * endpoints,  # error rate, fast burn, slow burn
+        f"{AN}:applicationinsights:WebTest": public,
+        f"{AN}:monitor:ActionGroup": 1,
+        f"{AN}:monitor:ActivityLogAlert": 1,
+        f"{AN}:applicationinsights:Workbook": 1,
+    }
+
+
+def per_team(teams: int, clusters: int, instances: int, prod: bool, with_instances: int = 1,
+             endpoints: Mapping[str, int] | None = None) -> dict[str, int]:
     """What the platform creates: shared pieces once, a workspace's resources per team, compute per entry (each
-    instance's user distinct, every team with a cluster in prod building images on it)."""
+    instance's user distinct, every team with a cluster in prod building images on it), and ``endpoints``
+    (:func:`serving`)."""
     # Per team: 8 documented roles for the workspace identity, 3 for the clusters' (+ AcrPush where it builds images,
     # in prod) and Reader on the two storage private endpoints (prod); per team with instances, 5 for the instances'
     # identity; per instance: its user's role on it and two storage data roles.
@@ -64,19 +96,26 @@ def per_team(teams: int, clusters: int, instances: int, prod: bool, with_instanc
         counts[f"{AN}:authorization:ManagementLockByScope"] = 1 + 3 * teams  # LA; storage, vault, registry
         counts[f"{AN}:network:PrivateEndpoint"] = 3 * teams  # workspace, storage blob, storage file
         counts[f"{AN}:network:PrivateDnsZoneGroup"] = 3 * teams  # one per endpoint, from the zone ids
+    for key, count in (endpoints or {}).items():
+        if count:
+            counts[key] = counts.get(key, 0) + count
     return counts
 
 
 def test_dev_resource_types_and_counts() -> None:
     counts = run_stack("dev").counts()
-    assert counts == per_team(teams=2, clusters=2, instances=1, prod=False)
-    assert sum(n for t, n in counts.items() if t.startswith(AN)) == 77
+    # fraud-detection serves one endpoint with one deployment, public in dev
+    assert counts == per_team(teams=2, clusters=2, instances=1, prod=False,
+                              endpoints=serving(endpoints=1, deployments=1, public=1))
+    assert sum(n for t, n in counts.items() if t.startswith(AN)) == 103
 
 
 def test_prod_resource_types_and_counts() -> None:
     counts = run_stack("prod").counts()
-    assert counts == per_team(teams=2, clusters=3, instances=2, prod=True)
-    assert sum(n for t, n in counts.items() if t.startswith(AN)) == 108
+    # fraud-detection serves one private endpoint with blue and green
+    assert counts == per_team(teams=2, clusters=3, instances=2, prod=True,
+                              endpoints=serving(endpoints=1, deployments=2, public=0))
+    assert sum(n for t, n in counts.items() if t.startswith(AN)) == 141
 
 
 def _workspaces(records: Records) -> list[dict[str, object]]:
@@ -186,7 +225,7 @@ def test_role_assignment_names_are_unique_across_stacks() -> None:
     # Azure requires role assignment names (GUIDs) to be unique in the whole tenant, and dev and prod usually share one.
     names = [ra.inputs["roleAssignmentName"] for stack in ("dev", "prod")
              for ra in run_stack(stack).of_type(f"{AN}:authorization:RoleAssignment")]
-    assert len(names) == 30 + 39 and len(set(names)) == len(names)
+    assert len(names) == 33 + 42 and len(set(names)) == len(names)
 
 
 def test_every_compute_waits_for_its_teams_grants(stack: str) -> None:

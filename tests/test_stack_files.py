@@ -59,6 +59,9 @@ def refused(tmp_path: Path, stack_text: str | bytes) -> list[str]:
     ("  mlops-platform:stop_at: 19:00\n",
      "Pulumi.dev.yaml:3: mlops-platform:stop_at: unquoted '19:00' is a base-60 number to YAML 1.1 tools and a string "
      "to the Pulumi CLI; quote it"),
+    ("  mlops-platform:stop_at: 07:30.5\n",
+     "Pulumi.dev.yaml:3: mlops-platform:stop_at: unquoted '07:30.5' is a base-60 number to YAML 1.1 tools and a "
+     "string to the Pulumi CLI; quote it"),
     ("  mlops-platform:region: northeurope\n",
      "Pulumi.dev.yaml:3: mlops-platform:region: the key 'mlops-platform:region' appears twice (lines 2 and 3); keep "
      "one"),
@@ -85,6 +88,12 @@ def test_top_level_values_reach_the_program_as_the_text_in_the_file(tmp_path: Pa
     config = load_stack_config(project(tmp_path, text), "dev")
     assert config.values["mlops-platform:log_retention_days"] == "0x2D"  # the program refuses it, as under the CLI
     assert config.values["mlops-platform:limits"] == '{"cap": Infinity, "n": 16}'
+
+
+def test_a_time_of_day_with_a_leading_zero_is_a_string_everywhere(tmp_path: Path) -> None:
+    """YAML 1.1 base-60 integers start with 1-9: 07:30 is a string to every reader, 19:00 is not (above)."""
+    config = load_stack_config(project(tmp_path, HEADER + "  mlops-platform:start_at: 07:30\n"), "dev")
+    assert config.values["mlops-platform:start_at"] == "07:30"
 
 
 def test_every_problem_is_listed_and_the_list_is_bounded(tmp_path: Path) -> None:
@@ -167,3 +176,13 @@ def test_a_broken_project_file_is_refused_the_same_way(tmp_path: Path) -> None:
 def test_the_committed_stacks_read_cleanly() -> None:
     for stack in ("dev", "prod"):
         assert load_stack_config(ROOT, stack).values["mlops-platform:region"] == "westeurope"
+
+
+def test_the_project_refreshes_before_every_operation() -> None:
+    """Endpoints ignore their live traffic split and deployments their instance count (the release and autoscale own
+    them); azure-native updates with a full PUT of the state, so only a refreshed state keeps an update from undoing
+    a release (docs/serving.md). The CLI's project schema: ``options.refresh`` is the constant "always"."""
+    import yaml
+
+    project_file = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    assert project_file["options"] == {"refresh": "always"}

@@ -8,11 +8,13 @@ from typing import Any
 
 from pulumi_policy import PolicyResource
 
-from ..lib.graph import Links, known_str, label, of_type, peek, peek_items
+from ..lib.graph import UNKNOWN, Links, known_str, label, of_type, peek, peek_items
 from ..lib.props import get, parse_iso_duration
 from ..lib.rules import Refs, Resource, setting
 from ..lib.taggable import TAGGABLE
 from ..lib.types import (
+    ACTION_GROUP,
+    ACTIVITY_LOG_ALERT,
     AKS,
     APP_INSIGHTS,
     AUTOSCALE_SETTING,
@@ -30,6 +32,8 @@ from ..lib.types import (
     RESOURCE_GROUP,
     SCHEDULED_QUERY_RULE,
     STORAGE_ACCOUNT,
+    WEB_TEST,
+    canonical,
 )
 from . import RULES
 
@@ -316,7 +320,226 @@ def autoscale_cooldowns(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
                        f"{cfg['minCooldown']}")
 
 
+@RULES.resource(
+    "governance-autoscale-enabled",
+    types=[AUTOSCALE_SETTING],
+    description="Autoscale settings are enabled, and every profile either scales on rules or fixes the count.",
+    severity="high",
+    remediation="Set enabled to true (the REST API's default is false) and give every profile scale rules, or "
+                "equal minimum and maximum capacity.",
+    url=f"{MONITOR_DOCS}/autoscale/autoscale-understanding-settings",
+    refs=Refs(mcsb=("AM-2",)),
+)
+def autoscale_enabled(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    # Microsoft.Insights/autoscalesettings properties.enabled: "the enabled flag. Specifies whether automatic scaling
+    # is enabled for the resource. The default value is 'false'."
+    if r.props.get("enabled") is not True:
+        yield f"enabled is {r.props.get('enabled')!r}; autoscale acts only when it is true"
+    for profile in _profiles(r):
+        cap = profile.get("capacity") or {}
+        fixed = cap.get("minimum") is not None and str(cap.get("minimum")) == str(cap.get("maximum"))
+        if not (profile.get("rules") or []) and not fixed:
+            yield (f"profile {profile.get('name', '?')}: has no rules, so its count stays at default between minimum "
+                   f"{cap.get('minimum')} and maximum {cap.get('maximum')}")
+
+
+@RULES.stack(
+    "governance-onlinedeployment-autoscaled",
+    description="Every managed online deployment is the target of an enabled autoscale setting.",
+    severity="high",
+    remediation="Create a monitor.AutoscaleSetting with targetResourceUri set to the deployment's id, enabled true, "
+                "and paired scale-out and scale-in rules (components.autoscale.Autoscale).",
+    url=f"{ML_DOCS}/how-to-autoscale-endpoints",
+    refs=Refs(mcsb=("AM-2",)),
+)
+def deployment_autoscaled(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]
+                          ) -> Iterator[tuple[str, str | None]]:
+    # The ARM response nests the setting under properties (properties.enabled, properties.targetResourceUri); the
+    # inputs are flat. Whether a setting is enabled at all is governance-autoscale-enabled's check (on the inputs);
+    # here a setting counts unless it is known to be disabled.
+    settings = [a for a in of_type(resources, AUTOSCALE_SETTING)
+                if peek(a.props, "properties.enabled", peek(a.props, "enabled")) is not False]
+    links = Links.of(resources)
+    targeted = links.referenced(
+        settings, lambda a: [peek(a.props, "properties.targetResourceUri"), peek(a.props, "targetResourceUri")],
+        prop="targetResourceUri")
+    for deployment in of_type(resources, ML_ONLINE_DEPLOYMENT):
+        if get(deployment.props, "properties.endpointComputeType", "Managed") != "Managed":
+            continue
+        if deployment.urn not in targeted:
+            yield f"{label(deployment)} is the target of no enabled autoscale setting", deployment.urn
+
+
+#: Metrics of managed online endpoints and deployments by namespace, "Name in REST API" as Azure Monitor lists them
+#: (learn.microsoft.com/azure/azure-monitor/reference/supported-metrics/microsoft-machinelearningservices-workspaces-
+#: onlineendpoints-metrics and ...-onlineendpoints-deployments-metrics). The pack cannot import the platform's names.
+_LATENCY = ["RequestLatency_P50", "RequestLatency_P90", "RequestLatency_P95", "RequestLatency_P99"]
+KNOWN_METRICS = {
+    "Microsoft.MachineLearningServices/workspaces/onlineEndpoints": [
+        "ConnectionsActive", "DataCollectionErrorsPerMinute", "DataCollectionEventsPerMinute", "NetworkBytes",
+        "NewConnectionsPerSecond", "RequestLatency", *_LATENCY, "RequestsPerMinute"],
+    "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments": [
+        "CpuMemoryUtilizationPercentage", "CpuUtilizationPercentage", "DataCollectionErrorsPerMinute",
+        "DataCollectionEventsPerMinute", "DeploymentCapacity", "DiskUtilization", "GpuEnergyJoules",
+        "GpuMemoryUtilizationPercentage", "GpuUtilizationPercentage", *_LATENCY, "RequestsPerMinute"],
+}
+
+
+@RULES.resource(
+    "governance-autoscale-metrics-known",
+    types=[AUTOSCALE_SETTING],
+    description="Autoscale rules on Azure ML online endpoints and deployments read metrics those resources emit.",
+    severity="high",
+    remediation="Use a metric name from Azure Monitor's supported-metrics list of the rule's metricNamespace (for "
+                "example CpuUtilizationPercentage for deployments, RequestLatency_P95 for endpoints); a rule on a "
+                "metric the resource never emits never fires.",
+    url=f"{MONITOR_DOCS}/reference/supported-metrics/metrics-index",
+    refs=Refs(mcsb=("AM-2",)),
+    config={"knownMetrics": setting("object", KNOWN_METRICS, "Metric namespace (case-insensitive) -> the metric "
+                                    "names it has; rules on other namespaces are not checked.",
+                                    additionalProperties={"type": "array", "items": {"type": "string"}})},
+)
+def autoscale_metrics_known(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    known = {namespace.lower(): set(names) for namespace, names in cfg["knownMetrics"].items()}
+    for profile in _profiles(r):
+        for i, rule in enumerate(profile.get("rules", []) or []):
+            namespace = known_str(peek(rule, "metricTrigger.metricNamespace"))
+            metric = known_str(peek(rule, "metricTrigger.metricName"))
+            if namespace is not None and metric is not None and namespace.lower() in known \
+                    and metric not in known[namespace.lower()]:
+                yield (f"profile {profile.get('name', '?')} rule {i}: {namespace} has no metric {metric!r}; use one "
+                       f"of {', '.join(sorted(known[namespace.lower()]))}")
+
+
+@RULES.resource(
+    "governance-onlinedeployment-min-instances",
+    types=[ML_ONLINE_DEPLOYMENT],
+    description="Managed online deployments start with at least the environment's minimum instance count.",
+    severity="high",
+    remediation="Set sku.capacity (the instance count) to at least minInstances; Microsoft recommends at least 3 "
+                "for high availability, and the platform requires it in prod (mlops-platform instances.min).",
+    url=f"{ML_DOCS}/reference-yaml-deployment-managed-online",
+    refs=Refs(mcsb=("BR-1",)),
+    config={"minInstances": setting("integer", 1, "Fewest instances a deployment starts with.", minimum=1)},
+)
+def deployment_min_instances(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    if get(r.props, "properties.endpointComputeType", "Managed") != "Managed":
+        return
+    capacity = peek(r.props, "sku.capacity")
+    if capacity is UNKNOWN:
+        return
+    # Numbers arrive over the analyzer protocol as floats (protobuf Struct): 3.0 is 3.
+    count = int(capacity) if isinstance(capacity, (int, float)) and not isinstance(capacity, bool) \
+        and capacity == int(capacity) else None
+    if count is None or count < cfg["minInstances"]:
+        yield f"sku.capacity is {count if count is not None else capacity!r}; start with at least " \
+              f"{cfg['minInstances']} instances"
+
+
+@RULES.resource(
+    "governance-onlinedeployment-health-and-timeout",
+    types=[ML_ONLINE_DEPLOYMENT],
+    description="Managed online deployments set liveness and readiness probes, and a request timeout within the "
+                "allowed maximum.",
+    severity="medium",
+    remediation="Set properties.livenessProbe and properties.readinessProbe (initialDelay, period, timeout, "
+                "failureThreshold) and properties.requestSettings.requestTimeout at most maxRequestTimeout "
+                "(the service allows at most PT180S).",
+    url=f"{ML_DOCS}/reference-yaml-deployment-managed-online",
+    refs=Refs(mcsb=("BR-1",)),
+    config={"maxRequestTimeout": setting("string", "PT180S", "Longest request timeout (ISO 8601).")},
+)
+def deployment_health_and_timeout(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    if get(r.props, "properties.endpointComputeType", "Managed") != "Managed":
+        return
+    for probe in ("livenessProbe", "readinessProbe"):
+        if peek(r.props, f"properties.{probe}") is None:
+            yield f"properties.{probe} is not set; the service's default probe does not reflect the model's start-up"
+    value = known_str(peek(r.props, "properties.requestSettings.requestTimeout"))
+    timeout, ceiling = (parse_iso_duration(value) if value else None), parse_iso_duration(cfg["maxRequestTimeout"])
+    if value is not None and (timeout is None or (ceiling is not None and timeout > ceiling)):
+        yield f"properties.requestSettings.requestTimeout is {value}; at most {cfg['maxRequestTimeout']} is allowed"
+
+
 ALERTABLE = {"online endpoint": ML_ONLINE_ENDPOINT, "compute cluster": ML_COMPUTE}
+
+
+def _action_groups(kind: str, props: Any) -> list[Any]:
+    """The action groups an alert of type ``kind`` notifies, each known id or :data:`UNKNOWN`, in each type's shape:
+    metric alerts ``actions[].actionGroupId``, log search alerts ``actions.actionGroups[]`` (plain ids), activity log
+    alerts ``actions.actionGroups[].actionGroupId``."""
+    if kind == METRIC_ALERT:
+        groups = [peek(a, "actionGroupId") for a in peek_items(props, "actions")]
+    elif kind == ACTIVITY_LOG_ALERT:
+        groups = [peek(g, "actionGroupId") for g in peek_items(props, "actions.actionGroups")]
+    else:
+        groups = peek_items(props, "actions.actionGroups")
+    return [g for g in groups if g is UNKNOWN or g]
+
+
+@RULES.resource(
+    "governance-alerts-notify",
+    types=[METRIC_ALERT, SCHEDULED_QUERY_RULE, ACTIVITY_LOG_ALERT],
+    description="Alert rules are enabled and notify at least one action group.",
+    severity="high",
+    remediation="Set enabled to true and add the team's or the platform's action group to actions (an alert without "
+                "one fires without telling anyone).",
+    url=f"{MONITOR_DOCS}/alerts/action-groups",
+    refs=Refs(mcsb=("LT-1", "IR-2")),
+)
+def alerts_notify(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    if peek(r.props, "enabled", True) is False:
+        yield "enabled is false; a disabled alert never fires"
+    if not _action_groups(r.type, r.props):
+        yield "actions name no action group"
+
+
+#: Receiver lists of an action group (Microsoft.Insights/actionGroups).
+RECEIVER_KINDS = ("emailReceivers", "smsReceivers", "webhookReceivers", "itsmReceivers", "azureAppPushReceivers",
+                  "automationRunbookReceivers", "voiceReceivers", "logicAppReceivers", "azureFunctionReceivers",
+                  "armRoleReceivers", "eventHubReceivers", "incidentReceivers")
+
+
+@RULES.resource(
+    "governance-actiongroup-receivers",
+    types=[ACTION_GROUP],
+    description="Action groups are enabled and have at least one receiver.",
+    severity="medium",
+    remediation="Set enabled to true and add a receiver (emailReceivers, webhookReceivers, armRoleReceivers, ...); "
+                "email addresses must confirm the one-time passcode Azure sends them before mail is delivered.",
+    url=f"{MONITOR_DOCS}/alerts/action-groups",
+    refs=Refs(mcsb=("IR-2",)),
+)
+def action_group_receivers(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    if peek(r.props, "enabled", True) is False:
+        yield "enabled is false; the group notifies nobody"
+    if not any(peek(r.props, key) is UNKNOWN or peek_items(r.props, key) for key in RECEIVER_KINDS):
+        yield "has no receivers"
+
+
+@RULES.resource(
+    "governance-webtest-reliable",
+    types=[WEB_TEST],
+    description="Availability tests are enabled, run from enough locations to tell an outage from a network problem, "
+                "retry before failing and check the TLS certificate of https URLs.",
+    severity="medium",
+    remediation="Set enabled to true, list at least minLocations locations (Microsoft's recommended minimum is five), "
+                "set retryEnabled to true and validationRules.sSLCheck to true for an https requestUrl.",
+    url=f"{MONITOR_DOCS}/app/availability",
+    refs=Refs(mcsb=("LT-1",)),
+    config={"minLocations": setting("integer", 5, "Fewest test locations.", minimum=1)},
+)
+def webtest_reliable(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    if peek(r.props, "enabled") is False:
+        yield "enabled is false"
+    locations = peek_items(r.props, "locations")
+    if len(locations) < cfg["minLocations"]:
+        yield f"runs from {len(locations)} location(s); use at least {cfg['minLocations']}"
+    if peek(r.props, "retryEnabled") is not True:
+        yield "retryEnabled is not true; one failed attempt would count as a failure"
+    url = known_str(peek(r.props, "request.requestUrl"))
+    if url is not None and url.lower().startswith("https://") and peek(r.props, "validationRules.sSLCheck") is not True:
+        yield "validationRules.sSLCheck is not true; the TLS certificate of the https URL goes unchecked"
 
 
 @RULES.stack(
@@ -330,7 +553,7 @@ ALERTABLE = {"online endpoint": ML_ONLINE_ENDPOINT, "compute cluster": ML_COMPUT
 )
 def alerts_wired(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]) -> Iterator[tuple[str, str | None]]:
     alerts = [a for a in of_type(resources, METRIC_ALERT, SCHEDULED_QUERY_RULE)
-              if a.props.get("enabled", True) and (a.props.get("actions") or [])]
+              if peek(a.props, "enabled", True) is not False and _action_groups(canonical(a.resource_type), a.props)]
     watched = [r for r in of_type(resources, ML_ONLINE_ENDPOINT)]
     watched += [c for c in of_type(resources, ML_COMPUTE) if _kind(c) == "AmlCompute"]
     # An alert watches what its scopes or its criteria came from (a ClusterName dimension built from the cluster's

@@ -215,6 +215,24 @@ ANCHORS: Mapping[tuple[str, str], tuple[str, ...] | str] = {
     ("metric and log alerts", "alerts resolve themselves; log queries not more often than every 5 minutes"): (
         "governance-alerts-tuned",
     ),
+    ("autoscale setting", "enabled; every profile scales on rules or fixes the count"): (
+        "governance-autoscale-enabled",
+    ),
+    ("online deployment", "target of an enabled autoscale setting"): ("governance-onlinedeployment-autoscaled",),
+    ("autoscale setting", "rules read metrics the online endpoint or deployment emits"): (
+        "governance-autoscale-metrics-known",
+    ),
+    ("online deployment", "instance count at least the environment's minimum (3 in prod); probes; request timeout"): (
+        "governance-onlinedeployment-min-instances",
+        "governance-onlinedeployment-health-and-timeout",
+    ),
+    ("alerts (metric, log search, activity log)", "enabled and notify at least one action group"): (
+        "governance-alerts-notify",
+    ),
+    ("action group", "enabled, with at least one receiver"): ("governance-actiongroup-receivers",),
+    ("Application Insights web test", "enabled, at least five locations, retries, TLS certificate checked"): (
+        "governance-webtest-reliable",
+    ),
     ("private endpoint", "DNS zone group with the zones of its sub-resource"): (
         "security-privateendpoint-dns-zone-group",
     ),

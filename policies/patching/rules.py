@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from pulumi_policy import PolicyResource
+
+from ..lib.graph import UNKNOWN, Links, label, of_type, peek
 from ..lib.props import expect_one_of, get, image_parts, normalise_name, package_specs, version_at_least
 from ..lib.rules import Refs, Resource, setting
 from ..lib.types import (
@@ -195,20 +198,34 @@ def frameworks_pinned(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
             yield f"{spec.name} {spec.spec} is not pinned to one version"
 
 
-@RULES.resource(
+@RULES.stack(
     "patching-onlinedeployment-environment-pinned",
-    types=[ML_ONLINE_DEPLOYMENT],
     description="Online deployments reference a fixed environment version, not the latest one.",
     severity="medium",
     remediation="Set properties.environmentId to a versioned environment (azureml:<name>:<version> or its ARM id "
-                "with /versions/<n>), never @latest.",
+                "with /versions/<n>), never @latest; an id not known before deployment must come from an "
+                "environment version of the same stack.",
     url=f"{ML_DOCS}/how-to-deploy-online-endpoints",
     refs=Refs(mcsb=("PV-6",)),
 )
-def deployment_environment(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
-    env = str(get(r.props, "properties.environmentId", "") or "")
-    if env and (env.endswith("@latest") or ("/versions/" not in env and not re.search(r":\d[\w.]*$", env))):
-        yield f"properties.environmentId {env!r} does not name a fixed version"
+def deployment_environment(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]
+                           ) -> Iterator[tuple[str, str | None]]:
+    links: Links | None = None
+    versions = {r.urn for r in of_type(resources, ML_ENVIRONMENT_VERSION)}
+    for deployment in of_type(resources, ML_ONLINE_DEPLOYMENT):
+        env = peek(deployment.props, "properties.environmentId")
+        if env is UNKNOWN:
+            # On a first preview the id of an environment version created alongside is unknown: it is pinned when
+            # it is that version's id (its URL names the version), which the deployment's inputs show.
+            links = links or Links.of(resources)
+            if not links.targets(deployment, prop="properties") & versions:
+                yield (f"{label(deployment)} takes properties.environmentId from no environment version of this "
+                       "stack, so no fixed version can be shown", deployment.urn)
+            continue
+        text = str(env or "")
+        if text and (text.endswith("@latest") or ("/versions/" not in text and not re.search(r":\d[\w.]*$", text))):
+            yield (f"{label(deployment)}: properties.environmentId {text!r} does not name a fixed version",
+                   deployment.urn)
 
 
 @RULES.resource(

@@ -279,8 +279,10 @@ def endpoint_auth(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     types=[ML_ONLINE_DEPLOYMENT],
     description="Managed online deployments cannot send traffic to public networks.",
     severity="high",
-    remediation="Set properties.egressPublicNetworkAccess to Disabled (the workspace's managed network then "
-                "governs what the deployment can reach).",
+    remediation="Set properties.egressPublicNetworkAccess to Disabled. With a workspace managed network the flag "
+                "no longer applies (the network's outbound rules govern what the deployment reaches), but "
+                "azure-native sends Enabled when it is left out, and under legacy network isolation Enabled opens "
+                "the deployment to the internet.",
     url=f"{DOCS}/concept-secure-online-endpoint",
     refs=Refs(mcsb=("NS-2", "DP-2")),
 )
