@@ -53,6 +53,12 @@ BURN_RATE_ALERTS: tuple[tuple[str, str, str, float, int, str], ...] = (
 #: recommended minimum; the alert fires when ``len - 2`` of them fail ("number of test locations - 2").
 WEB_TEST_LOCATIONS = ("emea-nl-ams-azr", "emea-gb-db3-azr", "emea-fr-pra-edge", "emea-ch-zrh-edge",
                       "emea-ru-msa-edge")
+#: A request that counts against the error budget (KQL over ``AmlOnlineEndpointTrafficLog``): a server error (5xx),
+#: a timeout (408: the model took longer than the request timeout), throttling (429), or a failure of the model
+#: container itself, which callers see as 424 with the container's own status in ``ModelStatusCode``
+#: (how-to-troubleshoot-online-endpoints, "HTTP status codes"). A model's 4xx answer to bad input is the caller's
+#: error and does not count.
+FAILED = "(ResponseCode >= 500 or ResponseCode in (408, 429) or ModelStatusCode >= 500)"
 #: What an unauthenticated request to a token-protected scoring URI receives.
 UNAUTHENTICATED_STATUS = 401
 #: Every alert the component creates per endpoint (and per deployment), for the docs and the tests.
@@ -67,8 +73,9 @@ class MonitoredDeployment:
     deployment_id: pulumi.Input[str]
     autoscale_setting_id: pulumi.Input[str]
     """The deployment's autoscale setting: its observed capacity is the instance count."""
-    max_instances: int
-    """The highest instance count autoscale may reach (any profile): capacity held there means saturation."""
+    max_instances: int | None
+    """The highest instance count autoscale may reach (any profile): capacity held there means saturation. ``None``
+    when a profile pins the deployment there (minimum = maximum): no capacity-at-max alert then."""
 
 
 @dataclass(frozen=True)
@@ -107,18 +114,19 @@ class ServiceMonitoringArgs:
 
 
 def error_rate_query(endpoint: str, window: str) -> str:
-    """KQL: the share of 5xx responses of ``endpoint`` over ``window``, one row when any request was served."""
+    """KQL: the share of failed requests (:data:`FAILED`) of ``endpoint`` over ``window``, one row when any request
+    was served."""
     return (f"{TRAFFIC_TABLE}\n| where TimeGenerated > ago({window}) and EndpointName == '{endpoint}'\n"
-            "| summarize total = count(), failed = countif(ResponseCode >= 500)\n| where total > 0\n"
+            f"| summarize total = count(), failed = countif({FAILED})\n| where total > 0\n"
             "| extend error_percent = 100.0 * failed / total")
 
 
 def burn_rate_query(endpoint: str, long: str, short: str, rate: float, budget: float) -> str:
     """KQL: one row when both windows burn the error budget at least ``rate`` times as fast as it allows."""
     return (f"{TRAFFIC_TABLE}\n| where TimeGenerated > ago({long}) and EndpointName == '{endpoint}'\n"
-            f"| summarize long_total = count(), long_failed = countif(ResponseCode >= 500),\n"
+            f"| summarize long_total = count(), long_failed = countif({FAILED}),\n"
             f"    short_total = countif(TimeGenerated > ago({short})),\n"
-            f"    short_failed = countif(TimeGenerated > ago({short}) and ResponseCode >= 500)\n"
+            f"    short_failed = countif(TimeGenerated > ago({short}) and {FAILED})\n"
             "| where long_total > 0 and short_total > 0\n"
             f"| extend long_burn = (1.0 * long_failed / long_total) / {budget:g},\n"
             f"    short_burn = (1.0 * short_failed / short_total) / {budget:g}\n"
@@ -149,7 +157,7 @@ def workbook_data(args: ServiceMonitoringArgs, autoscale_ids: Sequence[str]) -> 
         kql("SLO attainment (30 days)",
             f"let slo = datatable(EndpointName: string, availability_slo: real, latency_slo_ms: long)"
             f"[{slo_rows.replace(' | ', ', ')}];\n{base}"
-            "| summarize requests = count(), served = countif(ResponseCode < 500), "
+            f"| summarize requests = count(), served = countif(not{FAILED}), "
             "p95_ms = percentile(TotalDurationMs, 95) by EndpointName\n"
             "| join kind=inner slo on EndpointName\n"
             "| project EndpointName, requests, availability = round(100.0 * served / requests, 3), "
@@ -243,8 +251,8 @@ class ServiceMonitoring(pulumi.ComponentResource):
                          endpoint.endpoint_id, ENDPOINT_NAMESPACE, REQUESTS_METRIC, "GreaterThan", 0, "Average", 3,
                          dimensions=[monitor.MetricDimensionArgs(name=STATUS_DIMENSION, operator="Include",
                                                                  values=["429"])])
-            log_alert(f"{ep}-error-rate", f"More than {slo.error_rate_percent:g}% of the requests to {ep} failed with "
-                                          "a server error (5xx) in the last 5 minutes",
+            log_alert(f"{ep}-error-rate", f"More than {slo.error_rate_percent:g}% of the requests to {ep} failed (5xx, "
+                                          "408, 429, or a model error) in the last 5 minutes",
                       error_rate_query(endpoint.azure_name, "5m") + f"\n| where error_percent > "
                                                                     f"{slo.error_rate_percent:g}",
                       "PT5M", "PT5M", 2)
@@ -263,13 +271,14 @@ class ServiceMonitoring(pulumi.ComponentResource):
                                                   f"{SATURATION_PERCENT}% for 15 minutes",
                                  scope, DEPLOYMENT_NAMESPACE, metric, "GreaterThan", SATURATION_PERCENT, "Average", 2,
                                  window="PT15M", frequency="PT5M")
-                metric_alert(f"{key}-capacity-at-max", f"{ep}/{deployment.name} has run at its maximum of "
-                                                       f"{deployment.max_instances} instances for an hour",
-                             # The capacity never exceeds the maximum, so an hourly average at the maximum means
-                             # every observation in the hour was there (Average: the metric's listed aggregation).
-                             deployment.autoscale_setting_id, AUTOSCALE_NAMESPACE, CAPACITY_METRIC,
-                             "GreaterThanOrEqual", deployment.max_instances, "Average", 2, window="PT1H",
-                             frequency="PT15M")
+                if deployment.max_instances is not None:
+                    metric_alert(f"{key}-capacity-at-max", f"{ep}/{deployment.name} has run at its maximum of "
+                                                           f"{deployment.max_instances} instances for an hour",
+                                 # The capacity never exceeds the maximum, so an hourly average at the maximum means
+                                 # every observation in the hour was there (Average: the metric's listed aggregation).
+                                 deployment.autoscale_setting_id, AUTOSCALE_NAMESPACE, CAPACITY_METRIC,
+                                 "GreaterThanOrEqual", deployment.max_instances, "Average", 2, window="PT1H",
+                                 frequency="PT15M")
 
         monitor.ActivityLogAlert(
             f"{name}-autoscale-health", activity_log_alert_name=f"alert-{args.team}-autoscale-health",

@@ -33,6 +33,8 @@ from components.serving_config import MANAGED_ONLINE_SKUS, PROJECT_ROOT, Endpoin
 
 ENVIRONMENTS = ("dev", "prod")
 ISOLATION_MODES = ("AllowInternetOutbound", "AllowOnlyApprovedOutbound")
+#: Who runs ``pulumi up``: a pipeline's service principal (or managed identity), or a person (``az login``).
+DEPLOYER_PRINCIPAL_TYPES = ("ServicePrincipal", "User")
 VM_PRIORITIES = ("Dedicated", "LowPriority")
 OUTBOUND_RULE_TYPES = ("fqdn", "service_tag")
 DATA_CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
@@ -206,6 +208,8 @@ class PlatformConfig:
     allowed_instance_types: tuple[str, ...] = ()
     """Instance types online deployments may use."""
     model_registries: Mapping[str, str] = field(default_factory=dict)
+    deployer_principal_type: str = "ServicePrincipal"
+    """Kind of the identity that runs ``pulumi up``: it is granted the upload of endpoint code."""
     """Azure ML registry name -> its ARM id, for every registry a deployment's model comes from (the endpoint's
     identity is granted read access there)."""
     locks: bool = False
@@ -256,7 +260,7 @@ def _plain_secrets(value: Any, path: str, cli_path: str) -> Iterator[tuple[str, 
 TOP_LEVEL_KEYS = (
     "region", "environment", "prefix", "tags", "network", "teams", "allowed_vm_sizes", "locks", "hbi_workspace",
     "log_retention_days", "instance_patch_date", "alert_emails", "greenfield", "generation", "allowed_instance_types",
-    "model_registries",
+    "model_registries", "deployer_principal_type",
 )
 PROD_ONLY_KEYS = ("locks", "hbi_workspace")
 
@@ -383,6 +387,8 @@ def parse_config(
                              "instance_patch_date" in values, today, instance_types, root)
 
     registries = _parse_registries(r, values.get("model_registries", {}), teams)
+    deployer = r.choice("deployer_principal_type", values.get("deployer_principal_type", "ServicePrincipal"),
+                        DEPLOYER_PRINCIPAL_TYPES)
     if not r.problems and environment and region:
         _instance_names_unique(r, teams, prefix, environment, region, generation or 1)
     if r.problems:
@@ -399,6 +405,7 @@ def parse_config(
         allowed_vm_sizes=allowed_sizes,
         allowed_instance_types=instance_types,
         model_registries=registries,
+        deployer_principal_type=deployer or "ServicePrincipal",
         locks=bool(locks),
         hbi_workspace=bool(hbi),
         log_retention_days=retention or default_retention,
@@ -736,6 +743,10 @@ def _parse_teams(r: Reader, value: Any, sizes: tuple[str, ...], environment: str
         if t.get("endpoints") and "alert_emails" not in t:
             r.fail(f"{path}.alert_emails", "is required because the team has endpoints; list who receives the "
                                            "team's endpoint alerts")
+        if t.get("endpoints") and environment == "prod" and not t.get("clusters"):
+            r.fail(f"{path}.endpoints", "need a compute cluster in prod: the team's container registry is private, "
+                                        "so the deployments' environment images are built on the team's first "
+                                        "cluster; add one to clusters")
         if name is None:
             return None
         return TeamConfig(name=name, clusters=clusters, instances=instances, endpoints=endpoints,

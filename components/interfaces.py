@@ -82,12 +82,12 @@ def grant(
     grants: Sequence[Grant],
     unique: str,
     depends_on: Sequence[pulumi.Resource] = (),
-    principal_type: str | None = "ServicePrincipal",
+    principal_type: str = "ServicePrincipal",
 ) -> list[authorization.RoleAssignment]:
-    """Assign each of ``grants`` to a principal: a managed identity by default (``principal_type`` ServicePrincipal,
-    as Azure advises for identities created in the same deployment, so that replication delay cannot fail the
-    assignment), a person (``User``), or a principal of either kind (``None``: the deploying identity, a pipeline's
-    service principal or a person at a workstation; Azure looks the type up).
+    """Assign each of ``grants`` to a principal: a managed identity or service principal by default
+    (``principal_type`` ServicePrincipal, as Azure advises for identities created in the same deployment, so that
+    replication delay cannot fail the assignment), or a person (``User``). The type must match the principal's:
+    Azure refuses a mismatch (UnmatchedPrincipalType), and azure-native sends ``User`` when none is given.
 
     Role assignment names are GUIDs that must be unique in the whole Microsoft Entra tenant, so they are derived from
     the subscription and ``unique`` (the workload's naming identity, which differs per stack and region) as well as

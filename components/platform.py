@@ -236,7 +236,8 @@ class Platform(pulumi.ComponentResource):
                 resource_group_name=ws.resource_group_name, workspace_name=ws.workspace_name,
                 workspace_id=ws.workspace_id, storage_account_id=ws.storage_account_id,
                 storage_account_name=ws.storage_account_name, container_registry_id=ws.container_registry_id,
-                deployer_object_id=client.object_id, registries=config.model_registries,
+                deployer_object_id=client.object_id, deployer_principal_type=config.deployer_principal_type,
+                registries=config.model_registries,
                 public_network_access=not config.is_prod,
                 tags=tags, after=[ws.compute_ready],
             ), opts=child)
@@ -269,7 +270,11 @@ class Platform(pulumi.ComponentResource):
         ), opts=child)
 
 
-def _max_instances(endpoint: EndpointConfig, deployment: str) -> int:
-    """The most instances autoscale may give ``deployment``: its own maximum or a schedule's, whichever is higher."""
-    own = next(d.instances.maximum for d in endpoint.deployments if d.name == deployment)
-    return max([own, *(s.instances.maximum for s in endpoint.autoscale.schedules)])
+def _max_instances(endpoint: EndpointConfig, deployment: str) -> int | None:
+    """The most instances autoscale may give ``deployment``: its own maximum or a schedule's, whichever is higher;
+    ``None`` when a profile holds it there by design (its minimum is that maximum), where running at the maximum
+    says nothing about demand."""
+    counts = [next(d.instances for d in endpoint.deployments if d.name == deployment),
+              *(s.instances for s in endpoint.autoscale.schedules)]
+    highest = max(c.maximum for c in counts)
+    return None if any(c.minimum >= highest for c in counts) else highest

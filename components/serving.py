@@ -81,6 +81,8 @@ class OnlineEndpointArgs:
     """The workspace's container registry: environment images are built into it and pulled from it."""
     deployer_object_id: pulumi.Input[str]
     """Object id of the identity running ``pulumi up`` (it uploads the code)."""
+    deployer_principal_type: str = "ServicePrincipal"
+    """Its kind: ``ServicePrincipal`` (a pipeline's identity) or ``User`` (a person at a workstation)."""
     registries: Mapping[str, str] = field(default_factory=dict)
     """Registry name -> ARM id of every Azure ML registry a deployment's model comes from."""
     public_network_access: bool = False
@@ -149,7 +151,7 @@ class OnlineEndpoint(pulumi.ComponentResource):
         roles += grant(self, name, "deployer",
                        args.deployer_object_id, args.subscription_id,
                        [Grant(DEPLOYER_CODE_ROLE, "code", container.id)], unique=args.endpoint_name,
-                       principal_type=None)
+                       principal_type=args.deployer_principal_type)
         ready = propagation_wait(self, name, roles)
 
         endpoint = ml.OnlineEndpoint(
@@ -243,7 +245,8 @@ class OnlineEndpoint(pulumi.ComponentResource):
                     scale_settings=ml.DefaultScaleSettingsArgs(scale_type="Default"),
                 ),
                 tags=tags,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[ready],
+                # One deployment operation on an endpoint at a time: green after blue, as the Azure ML CLI runs them.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[ready, *deployments.values()],
                                             ignore_changes=list(DEPLOYMENT_RUNTIME_FIELDS)),
             )
 

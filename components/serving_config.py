@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from components.config_reader import Reader, collect, human, items, parse_iso_duration, plain, show
+from components.time_zones import WINDOWS_TIME_ZONES
 
 #: The project root: configuration paths are relative to it (the folder ``pulumi up`` runs in).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -78,6 +79,9 @@ WINDOW_RANGE = (dt.timedelta(minutes=5), dt.timedelta(hours=12))
 MAX_SCHEDULES = 9
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _CLOCK = re.compile(r"^(?P<hour>[01]\d|2[0-3]):(?P<minute>[0-5]\d)$")
+#: SLO availability bounds. The fast burn-rate alert fires at 14.4 times the error budget (components.apm); with an
+#: availability below 100 - 100/14.4 = 93.06 % that would take more than every request failing, so the floor is 95.
+MIN_AVAILABILITY, MAX_AVAILABILITY = 95.0, 99.999
 #: Fraction of the SLO's p95 latency below which the latency rule allows scale-in, unless configured.
 LATENCY_SCALE_IN_FRACTION = 0.4
 
@@ -218,11 +222,11 @@ class SloConfig:
 
     latency_p95_ms: int
     error_rate_percent: float
-    """Share of requests that may fail with a server error (5xx) over any 5 minutes before the error-rate alert
-    fires."""
+    """Share of requests that may fail (5xx, 408, 429, or a model error: ``components.apm.FAILED``) over any 5
+    minutes before the error-rate alert fires."""
     availability_percent: float
-    """Share of requests answered without a server error over 30 days; ``100 - availability`` is the error budget
-    the burn-rate alerts watch."""
+    """Share of requests answered without failing over 30 days; ``100 - availability`` is the error budget the
+    burn-rate alerts watch (at least ``MIN_AVAILABILITY``)."""
 
     @property
     def error_budget(self) -> float:
@@ -489,10 +493,9 @@ def _schedule(r: Reader, path: str, obj: Mapping[str, Any], prod: bool) -> Sched
                               "same day it starts (use two profiles to span midnight)")
         clocks.pop("end")
     zone = r.string(f"{path}.time_zone", obj.get("time_zone", "UTC"))
-    if zone is not None and ("/" in zone or not zone.strip()):
-        # Autoscale recurrences take Windows time zone names (autoscale-understanding-settings, "timeZone").
-        r.fail(f"{path}.time_zone", f"{show(zone)} is not a Windows time zone name; use one such as UTC or "
-                                    "W. Europe Standard Time")
+    if zone is not None and zone not in WINDOWS_TIME_ZONES:
+        r.fail(f"{path}.time_zone", f"{show(zone)} is not a time zone autoscale knows; use a Windows time zone name "
+                                    "such as UTC or W. Europe Standard Time (components/time_zones.py lists them)")
         zone = None
     instances = _instances(r, f"{path}.instances", obj["instances"], prod) if "instances" in obj else None
     if name is None or not days or len(clocks) != 2 or zone is None or instances is None:
@@ -511,7 +514,8 @@ def _slo(r: Reader, path: str, value: Any) -> SloConfig | None:
                         int(REQUEST_TIMEOUT_RANGE[1].total_seconds() * 1000)) if "latency_p95_ms" in obj else None
     errors = r.number(f"{path}.error_rate_percent", obj.get("error_rate_percent"), 0, 50, open_low=True) \
         if "error_rate_percent" in obj else None
-    availability = r.number(f"{path}.availability_percent", obj.get("availability_percent"), 90, 99.999) \
+    availability = r.number(f"{path}.availability_percent", obj.get("availability_percent"), MIN_AVAILABILITY,
+                            MAX_AVAILABILITY) \
         if "availability_percent" in obj else None
     if latency is None or errors is None or availability is None:
         return None
@@ -568,6 +572,15 @@ def _autoscale(r: Reader, path: str, value: Any, slo: SloConfig | None, instance
                          COOLDOWN_RANGE)
     schedules = collect(r, f"{path}.schedules", obj.get("schedules", []),
                         lambda p, s: _schedule(r, p, s, prod), "name", "schedule names")
+    for i, first in enumerate(schedules):
+        for second in schedules[i + 1:]:
+            shared = [day for day in first.days if day in second.days]
+            if shared and _clock_minutes(second.start) <= _clock_minutes(first.end) \
+                    and _clock_minutes(first.start) <= _clock_minutes(second.end):
+                r.fail(f"{path}.schedules", f"{show(first.name)} ({first.start}-{first.end}) and {show(second.name)} "
+                                            f"({second.start}-{second.end}) overlap or touch on {shared[0]}; each "
+                                            "schedule's end restores the default counts, so one would cut the other "
+                                            "short: keep them apart on shared days")
     if isinstance(obj.get("schedules"), list) and len(obj["schedules"]) > MAX_SCHEDULES:
         r.fail(f"{path}.schedules", f"lists {len(obj['schedules'])} profiles; use at most {MAX_SCHEDULES} (each "
                                     "schedule takes two of Azure's 20 autoscale profiles)")

@@ -31,8 +31,10 @@ def test_a_first_preview_has_every_resource_new_and_inputs_from_outputs_unknown(
     assert first.unknowns == "all" and first.new_resources == len(first.azure_resources) > 100
     grants = [e for e in first.azure_resources if e.type == ROLE_ASSIGNMENT]
     # Every grant to a workload identity goes to one created in the same deployment (people's object ids are
-    # config), and most grants are on a resource created there too.
-    to_identities = [e for e in grants if e.inputs["principalType"] == "ServicePrincipal"]
+    # config, the deploying pipeline's comes from the client configuration), and most grants are on a resource
+    # created there too.
+    to_identities = [e for e in grants if e.inputs["principalType"] == "ServicePrincipal" and "deployer" not in e.urn]
+    assert any("deployer" in e.urn and e.inputs["principalId"] != UNKNOWN for e in grants)
     assert to_identities and all(e.inputs["principalId"] == UNKNOWN for e in to_identities)
     assert all(e.inputs["principalId"] != UNKNOWN for e in grants if e.inputs["principalType"] == "User")
     assert sum(e.inputs["scope"] == UNKNOWN for e in grants) > len(grants) / 2

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from conftest import ROOT, TODAY, encode
 from test_config import NS, parse, problems, team
 
@@ -95,6 +96,11 @@ def schedule(name: str = "business-hours", **changes: Any) -> dict[str, Any]:
                               "start": "07:30", "end": "19:00", "instances": {"min": 1, "max": 4}}
     values.update(changes)
     return values
+
+
+def short(i: int) -> dict[str, Any]:
+    """The ``i``-th of several schedules that do not overlap: half an hour every other hour on Mondays."""
+    return schedule(f"profile-{i}", days=["Monday"], start=f"{2 * i:02d}:00", end=f"{2 * i:02d}:30")
 
 
 def read(endpoints: Any, root: Path, environment: str = "dev", instance_types: tuple[str, ...] = TYPES
@@ -371,10 +377,10 @@ ERRORS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
      f"{EP}.slo.error_rate_percent: 0 is not allowed; use a number above 0 and at most 50"),
     ("slo error rate above 50", at("slo.error_rate_percent", 50.5),
      f"{EP}.slo.error_rate_percent: 50.5 is not allowed; use a number above 0 and at most 50"),
-    ("slo availability below 90", at("slo.availability_percent", 89.9),
-     f"{EP}.slo.availability_percent: 89.9 is not allowed; use a number at least 90 and at most 99.999"),
+    ("slo availability below 95", at("slo.availability_percent", 94.9),
+     f"{EP}.slo.availability_percent: 94.9 is not allowed; use a number at least 95 and at most 99.999"),
     ("slo availability of 100", at("slo.availability_percent", 100),
-     f"{EP}.slo.availability_percent: 100 is not allowed; use a number at least 90 and at most 99.999"),
+     f"{EP}.slo.availability_percent: 100 is not allowed; use a number at least 95 and at most 99.999"),
     ("slo availability as text", at("slo.availability_percent", "high"),
      f"{EP}.slo.availability_percent: 'high' has the wrong type; expected a number"),
     # autoscale
@@ -433,8 +439,21 @@ ERRORS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
      f"{SCHED}.end: '06:00' is not after start '22:00'; a profile ends the same day it starts (use two profiles to "
      "span midnight)"),
     ("schedule time zone of IANA", at("autoscale", {"schedules": [schedule(time_zone="Europe/Berlin")]}),
-     f"{SCHED}.time_zone: 'Europe/Berlin' is not a Windows time zone name; use one such as UTC or W. Europe "
-     "Standard Time"),
+     f"{SCHED}.time_zone: 'Europe/Berlin' is not a time zone autoscale knows; use a Windows time zone name such as "
+     "UTC or W. Europe Standard Time (components/time_zones.py lists them)"),
+    ("schedule time zone abbreviation", at("autoscale", {"schedules": [schedule(time_zone="CET")]}),
+     f"{SCHED}.time_zone: 'CET' is not a time zone autoscale knows; use a Windows time zone name such as UTC or "
+     "W. Europe Standard Time (components/time_zones.py lists them)"),
+    ("schedules that overlap", at("autoscale", {"schedules": [
+        schedule(), schedule("lunch", days=["Friday", "Monday"], start="12:00", end="13:00")]}),
+     f"{EP}.autoscale.schedules: 'business-hours' (07:30-19:00) and 'lunch' (12:00-13:00) overlap or touch on "
+     "Monday; each schedule's end restores the default counts, so one would cut the other short: keep them apart "
+     "on shared days"),
+    ("schedules that touch", at("autoscale", {"schedules": [
+        schedule(), schedule("evening", days=["Friday"], start="19:00", end="22:00")]}),
+     f"{EP}.autoscale.schedules: 'business-hours' (07:30-19:00) and 'evening' (19:00-22:00) overlap or touch on "
+     "Friday; each schedule's end restores the default counts, so one would cut the other short: keep them apart "
+     "on shared days"),
     ("schedule instances missing",
      both(at("autoscale", {"schedules": [schedule()]}), at("autoscale.schedules.0.instances", _DELETE)),
      f"{SCHED}.instances: is required but missing"),
@@ -447,7 +466,7 @@ ERRORS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("duplicate schedule names", at("autoscale", {"schedules": [schedule(), schedule(days=["Saturday"])]}),
      f"{EP}.autoscale.schedules[1].name: 'business-hours' duplicates teams[0].endpoints[0].autoscale.schedules[0]; "
      "schedule names must be unique"),
-    ("ten schedules", at("autoscale", {"schedules": [schedule(f"profile-{i}") for i in range(10)]}),
+    ("ten schedules", at("autoscale", {"schedules": [short(i) for i in range(10)]}),
      f"{EP}.autoscale.schedules: lists 10 profiles; use at most 9 (each schedule takes two of Azure's 20 autoscale "
      "profiles)"),
 ]
@@ -763,8 +782,8 @@ def test_mirror_to_two_deployments_is_refused(project: Path) -> None:
 
 
 @pytest.mark.parametrize(("slo", "expected"), [
-    ({"latency_p95_ms": 5000, "error_rate_percent": 0.01, "availability_percent": 90},
-     SloConfig(latency_p95_ms=5000, error_rate_percent=0.01, availability_percent=90.0)),
+    ({"latency_p95_ms": 5000, "error_rate_percent": 0.01, "availability_percent": 95},
+     SloConfig(latency_p95_ms=5000, error_rate_percent=0.01, availability_percent=95.0)),
     ({"latency_p95_ms": 1, "error_rate_percent": 50, "availability_percent": 99.999},
      SloConfig(latency_p95_ms=1, error_rate_percent=50.0, availability_percent=99.999)),
     ({"latency_p95_ms": "250", "error_rate_percent": "0.5", "availability_percent": "99.9"},
@@ -828,7 +847,7 @@ def test_schedule_parses_with_utc_by_default(project: Path) -> None:
 
 
 def test_nine_schedules_are_accepted(project: Path) -> None:
-    config = valid(endpoint(autoscale={"schedules": [schedule(f"profile-{i}") for i in range(9)]}), project)
+    config = valid(endpoint(autoscale={"schedules": [short(i) for i in range(9)]}), project)
     assert [s.name for s in config.autoscale.schedules] == [f"profile-{i}" for i in range(9)]
 
 
@@ -1137,3 +1156,28 @@ def test_a_projection_exactly_at_the_scale_out_threshold_does_not_flap(project: 
     """Scale-out rules fire above their threshold: 35 % on 2 instances projects 70 % on one, which is not above 70."""
     e = endpoint(deployments=[deployment(instances={"min": 1, "max": 4})], autoscale={"cpu": {"scale_in_below": 35}})
     assert valid(e, project).autoscale.cpu_scale_in_below == 35
+
+
+def test_schedules_on_other_days_or_hours_coexist(project: Path) -> None:
+    weekend = schedule("weekend", days=["Saturday", "Sunday"], start="10:00", end="16:00")
+    evening = schedule("evening", days=["Monday"], start="19:01", end="22:00")
+    config = valid(endpoint(autoscale={"schedules": [schedule(), weekend, evening]}), project)
+    assert [s.name for s in config.autoscale.schedules] == ["business-hours", "weekend", "evening"]
+
+
+def test_the_deploying_identity_is_a_service_principal_unless_told(dev_values: dict[str, Any]) -> None:
+    dev_values.pop(f"{NS}:deployer_principal_type", None)
+    assert parse(dev_values).deployer_principal_type == "ServicePrincipal"
+    dev_values[f"{NS}:deployer_principal_type"] = "User"
+    assert parse(dev_values).deployer_principal_type == "User"
+    dev_values[f"{NS}:deployer_principal_type"] = "Group"
+    assert (f"{NS}:deployer_principal_type: 'Group' is not allowed; use one of ServicePrincipal, User"
+            in problems(dev_values))
+
+
+def test_prod_endpoints_need_a_cluster_to_build_their_images() -> None:
+    values = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())["config"]
+    values["mlops-platform:teams"][0]["clusters"] = []
+    assert ("mlops-platform:teams[0].endpoints: need a compute cluster in prod: the team's container registry is "
+            "private, so the deployments' environment images are built on the team's first cluster; add one to "
+            "clusters") in problems(values, stack="prod")

@@ -3,8 +3,8 @@
 The server calls ``init()`` once when the deployment starts (the registered model is unpacked under
 ``AZUREML_MODEL_DIR``) and ``run()`` for every request to ``/score``. Requests carry
 ``{"data": [[feature, ...], ...]}``; the answer is ``{"probabilities": [p, ...]}``, one fraud probability per row.
-A malformed request is answered with status 400 and what was wrong, never with a server error: 5xx responses are
-what the endpoint's error-rate and burn-rate alerts count.
+A malformed request is answered with status 400 and what was wrong, never with a server error: the endpoint passes it
+on as 424 with the model's 400, which the error-rate and burn-rate alerts leave out (they count the model's 5xx).
 """
 
 from __future__ import annotations
