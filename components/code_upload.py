@@ -42,7 +42,10 @@ HASH_LENGTH = 16
 
 def code_files(folder: Path) -> Iterator[Path]:
     """The files of ``folder`` that belong to a code asset, in a stable order."""
-    for path in sorted(folder.rglob("*"), key=lambda p: p.relative_to(folder).as_posix().lower()):
+    # Case-insensitive order, as the Azure ML SDK's hash sorts; the exact path breaks ties (Score.py, score.py), so
+    # every machine lists the same files in the same order.
+    for path in sorted(folder.rglob("*"), key=lambda p: (p.relative_to(folder).as_posix().lower(),
+                                                         p.relative_to(folder).as_posix())):
         relative = path.relative_to(folder)
         if path.is_file() and not IGNORED_PARTS & set(relative.parts) and not path.name.endswith(IGNORED_SUFFIXES):
             yield path

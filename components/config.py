@@ -208,10 +208,10 @@ class PlatformConfig:
     allowed_instance_types: tuple[str, ...] = ()
     """Instance types online deployments may use."""
     model_registries: Mapping[str, str] = field(default_factory=dict)
-    deployer_principal_type: str = "ServicePrincipal"
-    """Kind of the identity that runs ``pulumi up``: it is granted the upload of endpoint code."""
     """Azure ML registry name -> its ARM id, for every registry a deployment's model comes from (the endpoint's
     identity is granted read access there)."""
+    deployer_principal_type: str = "ServicePrincipal"
+    """Kind of the identity that runs ``pulumi up``: it is granted the upload of endpoint code."""
     locks: bool = False
     """Prod only: CanNotDelete locks plus ``protect``/``retain_on_delete`` on stateful resources (default on)."""
     hbi_workspace: bool = False

@@ -571,3 +571,14 @@ def test_set_initial_traffic_of_a_missing_endpoint_fails_without_writing(credent
         set_initial_traffic(arm_client(arm, credential), missing, TRAFFIC, MIRROR)
 
     assert [(r.method, r.path) for r in arm.requests] == [("GET", missing)]
+
+
+def test_files_whose_names_differ_only_in_case_are_listed_in_one_order(tmp_path: Path) -> None:
+    """The hash sorts paths case-insensitively; the exact path breaks the tie, whatever order the disk lists."""
+    first, second = tmp_path / "one", tmp_path / "two"
+    for folder, names in ((first, ("score.py", "Score.py")), (second, ("Score.py", "score.py"))):
+        folder.mkdir()
+        for name in names:
+            (folder / name).write_text(name, encoding="utf-8")
+    assert [p.name for p in code_files(first)] == [p.name for p in code_files(second)] == ["Score.py", "score.py"]
+    assert content_hash(first) == content_hash(second)
