@@ -180,3 +180,9 @@ def pulumi_mocks() -> PlatformMocks:
     mocks = PlatformMocks()
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack="dev", preview=False)
     return mocks
+
+
+@pytest.fixture(params=["dev", "prod"])
+def stack(request: pytest.FixtureRequest) -> str:
+    """Each committed stack in turn."""
+    return str(request.param)

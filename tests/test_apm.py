@@ -9,13 +9,12 @@ out (0.5 % in dev, 0.1 % in prod) so that the arithmetic is checked too.
 
 from __future__ import annotations
 
-import functools
 import json
 import uuid
 from typing import Any
 
-import pytest
-from conftest import PROJECT, SUBSCRIPTION_ID, Records, stack_values
+from conftest import PROJECT, SUBSCRIPTION_ID, Records
+from serving_stacks import DEPLOYMENT_NS, ENDPOINT_NS, TEAM, configured
 from test_program import run_stack
 
 from components.apm import (
@@ -33,29 +32,13 @@ from preflight.mocks import ResourceRecord
 from preflight.program import run_with_mocks
 
 AN = "azure-native"
-TEAM = "fraud-detection"
 APM = f"{TEAM}-apm"
 METRIC_ALERT = f"{AN}:monitor:MetricAlert"
 LOG_ALERT = f"{AN}:monitor:ScheduledQueryRule"
 ACTIVITY_ALERT = f"{AN}:monitor:ActivityLogAlert"
-ENDPOINT_NS = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints"
-DEPLOYMENT_NS = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments"
 TRAFFIC = "AmlOnlineEndpointTrafficLog"
 #: 1 - availability / 100 of each stack's SLO (99.5 % and 99.9 %), as the queries print it.
 BUDGET = {"dev": "0.005", "prod": "0.001"}
-
-
-@pytest.fixture(params=["dev", "prod"])
-def stack(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@functools.cache
-def configured(stack: str) -> dict[str, Any]:
-    """The ``score`` endpoint of fraud-detection and the team's e-mails, exactly as the stack file writes them."""
-    [team] = [t for t in stack_values(stack)[f"{PROJECT}:teams"] if t["name"] == TEAM]
-    [endpoint] = [e for e in team["endpoints"] if e["name"] == "score"]
-    return {**endpoint, "alert_emails": team["alert_emails"]}
 
 
 def component(records: Records, name: str) -> ResourceRecord:

@@ -9,11 +9,11 @@ cooldowns 5 and 10 minutes, latency scale-in at 0.4 of the SLO).
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import pytest
-from conftest import PROJECT, SUBSCRIPTION_ID, Records, stack_values
+from conftest import PROJECT, SUBSCRIPTION_ID, Records
+from serving_stacks import DEPLOYMENT_NS, ENDPOINT_NS, TEAM, configured
 from test_program import run_stack
 
 from components.autoscale import Autoscale, AutoscaleArgs
@@ -22,24 +22,8 @@ from preflight.mocks import ResourceRecord
 from preflight.program import run_with_mocks
 
 AN = "azure-native"
-TEAM = "fraud-detection"
 SETTING = f"{AN}:monitor:AutoscaleSetting"
-ENDPOINT_NS = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints"
-DEPLOYMENT_NS = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments"
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
-
-
-@pytest.fixture(params=["dev", "prod"])
-def stack(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@functools.cache
-def configured(stack: str) -> dict[str, Any]:
-    """The ``score`` endpoint of fraud-detection and the team's e-mails, exactly as the stack file writes them."""
-    [team] = [t for t in stack_values(stack)[f"{PROJECT}:teams"] if t["name"] == TEAM]
-    [endpoint] = [e for e in team["endpoints"] if e["name"] == "score"]
-    return {**endpoint, "alert_emails": team["alert_emails"]}
 
 
 def thresholds(stack: str) -> dict[str, Any]:

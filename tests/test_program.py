@@ -25,11 +25,6 @@ def run_stack(stack: str) -> Records:
     return Records(evaluate(ROOT, load_stack_config(ROOT, stack)))
 
 
-@pytest.fixture(params=["dev", "prod"])
-def stack(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 def serving(endpoints: int, deployments: int, public: int) -> dict[str, int]:
     """What ``endpoints`` online endpoints with ``deployments`` deployments in all (``public`` of the endpoints
     reachable from the internet) add, in one team, each endpoint with one code folder."""

@@ -10,7 +10,6 @@ built-in role GUIDs and from the service's documented defaults, never from the c
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import shutil
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 import pulumi
 import pytest
 from conftest import PROJECT, ROOT, SUBSCRIPTION_ID, Records, stack_values
+from serving_stacks import TEAM, configured
 from test_program import run_stack
 
 from components.code_upload import content_hash
@@ -39,7 +39,6 @@ from preflight.program import run_with_mocks
 
 AN = "azure-native"
 ML = f"{AN}:machinelearningservices"
-TEAM = "fraud-detection"
 COMPONENT = f"{TEAM}-score"
 #: Built-in role GUIDs as Microsoft publishes them (role-based-access-control/built-in-roles).
 STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
@@ -55,19 +54,6 @@ CONDA_FILE = "serving/fraud/conda.yaml"
 
 def role(guid: str) -> str:
     return f"/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
-
-
-@pytest.fixture(params=["dev", "prod"])
-def stack(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@functools.cache
-def configured(stack: str) -> dict[str, Any]:
-    """The ``score`` endpoint of fraud-detection exactly as the stack file writes it."""
-    [team] = [t for t in stack_values(stack)[f"{PROJECT}:teams"] if t["name"] == TEAM]
-    [endpoint] = [e for e in team["endpoints"] if e["name"] == "score"]
-    return dict(endpoint)
 
 
 def children(records: Records, parent: str, token: str) -> list[ResourceRecord]:
