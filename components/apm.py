@@ -137,7 +137,7 @@ def _iso(window: str) -> str:
     return f"PT{window[:-1].upper()}{'H' if window.endswith('h') else 'M'}"
 
 
-def workbook_data(args: ServiceMonitoringArgs, autoscale_ids: Sequence[str]) -> str:
+def workbook_data(args: ServiceMonitoringArgs, autoscale_ids: Sequence[str], workspace_id: str) -> str:
     """The workbook's serialized JSON (schema Notebook/1.0): SLO attainment, latency, throughput, errors by status
     code from the traffic logs, and instance counts as the deployments' autoscale settings observed them."""
     names = ", ".join(f"'{e.azure_name}'" for e in args.endpoints)
@@ -149,7 +149,9 @@ def workbook_data(args: ServiceMonitoringArgs, autoscale_ids: Sequence[str]) -> 
         return {"type": 3, "name": title, "content": {
             "version": "KqlItem/1.0", "title": title, "query": query, "size": 0, "queryType": 0,
             "resourceType": "microsoft.operationalinsights/workspaces", "visualization": visualization,
-            "timeContext": {"durationMs": 2592000000 if visualization == "table" else 86400000}}}
+            "timeContext": {"durationMs": 2592000000 if visualization == "table" else 86400000},
+            # The Log Analytics workspace each query reads, not only the workbook's source.
+            "crossComponentResources": [workspace_id]}}
 
     items: list[dict[str, object]] = [
         {"type": 1, "name": "title", "content": {"json": f"## Online endpoints of {args.team} ({args.environment})\n"
@@ -303,7 +305,8 @@ class ServiceMonitoring(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name, location=args.location, kind="shared",
             category="workbook", display_name=f"Online endpoints of {args.team} ({args.environment})",
             source_id=pulumi.Output.from_input(args.log_analytics_workspace_id).apply(str.lower),
-            serialized_data=pulumi.Output.all(*autoscale_ids).apply(lambda ids: workbook_data(args, ids)),
+            serialized_data=pulumi.Output.all(args.log_analytics_workspace_id, *autoscale_ids).apply(
+                lambda ids: workbook_data(args, ids[1:], ids[0])),
             version="Notebook/1.0", tags=tags, opts=child,
         )
         self.action_group_id = group.id

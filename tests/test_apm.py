@@ -288,6 +288,9 @@ def test_the_workbook_is_a_notebook_about_the_teams_endpoints(stack: str) -> Non
     [instances] = [item for item in data["items"] if item["name"] == "instances"]
     assert sorted(instances["content"]["resourceIds"]) == sorted(
         str(s.id) for s in records.of_type(f"{AN}:monitor:AutoscaleSetting"))
+    queries = [item["content"] for item in data["items"] if item["type"] == 3]
+    assert len(queries) == 4
+    assert all(q["crossComponentResources"] == [log_analytics_id(records)] for q in queries)
 
 
 def test_workbook_names_differ_between_stacks() -> None:
