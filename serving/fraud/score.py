@@ -58,5 +58,6 @@ def run(raw_data: str) -> Any:
     try:
         features = _rows(raw_data)
     except (ValueError, TypeError) as error:  # json.JSONDecodeError is a ValueError
-        return AMLResponse(json.dumps({"error": str(error)}), 400, json_str=True)
+        # json_str=True makes AMLResponse encode the message itself (azureml-inference-server-http api/aml_response.py).
+        return AMLResponse({"error": str(error)}, 400, json_str=True)
     return {"probabilities": model.predict_proba(features)[:, 1].round(6).tolist()}
