@@ -175,18 +175,20 @@ class OnlineEndpoint(pulumi.ComponentResource):
         # rather than deletes them, and a deleted version may never be recreated), so a rollback to earlier code or
         # an earlier environment finds its version again.
         retained = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
-        uploads: dict[str, CodeUpload] = {}
+        # One upload, and one hash of its files, per code folder: blue and green usually share theirs.
+        uploads: dict[str, tuple[str, CodeUpload]] = {}
         deployments: dict[str, ml.OnlineDeployment] = {}
         for deployment in config.deployments:
             folder = args.root / deployment.code.path
-            code_hash = content_hash(folder)
             if deployment.code.path not in uploads:
-                uploads[deployment.code.path] = CodeUpload(
+                code_hash = content_hash(folder)
+                uploads[deployment.code.path] = code_hash, CodeUpload(
                     f"{name}-upload-{asset_version(deployment.code.path)[:8]}",
                     source=str(folder), content_sha256=code_hash, account=args.storage_account_name,
                     container=container.name, prefix=deployment.code.path.replace("/", "-"),
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[ready]),
                 )
+            code_hash, upload = uploads[deployment.code.path]
             code = ml.CodeVersion(
                 f"{name}-{deployment.name}-code",
                 name=f"{config.name}-{deployment.name}",
@@ -194,7 +196,7 @@ class OnlineEndpoint(pulumi.ComponentResource):
                 resource_group_name=args.resource_group_name,
                 workspace_name=args.workspace_name,
                 properties=ml.CodeVersionPropertiesArgs(
-                    code_uri=uploads[deployment.code.path].uri,
+                    code_uri=upload.uri,
                     description=f"Scoring code {deployment.code.path} of {config.name}/{deployment.name}",
                 ),
                 opts=retained,

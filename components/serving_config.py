@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from components.config_reader import Reader, collect, human, items, parse_iso_duration, plain, show
+from components.naming import SLUG_PATTERN
 from components.time_zones import WINDOWS_TIME_ZONES
 
 #: The project root: configuration paths are relative to it (the folder ``pulumi up`` runs in).
@@ -43,12 +44,11 @@ MANAGED_ONLINE_SKUS = (
 )
 #: Online endpoint names: 3-32 characters, a letter first, then letters, digits and hyphens, no hyphen at the end
 #: (https://learn.microsoft.com/azure/machine-learning/how-to-manage-quotas, "Azure Machine Learning online
-#: endpoints and batch endpoints": endpoint name rules). The Azure name adds the team and a digest, so the name a team
+#: endpoints and batch endpoints": endpoint name rules). Endpoint, deployment and schedule names are slugs
+#: (``components.naming.SLUG_PATTERN``, as team names). The Azure name adds the team and a digest, so the name a team
 #: picks is kept shorter (``components.naming.Namer.online_endpoint``).
-ENDPOINT_NAME = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 MAX_ENDPOINT_NAME = 16
-#: Deployment names follow the endpoint name rule, 3-32 characters (same page).
-DEPLOYMENT_NAME = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+#: Deployment names follow the endpoint name rule, 3-32 characters (same page); schedule names the same length.
 DEPLOYMENT_NAME_LENGTH = (3, 32)
 #: Blue and green. The service allows 20 deployments per endpoint (how-to-manage-quotas); the platform keeps two so
 #: that a release always has exactly one deployment to move traffic to.
@@ -430,13 +430,12 @@ def _code(r: Reader, path: str, value: Any, root: Path) -> CodeConfig | None:
     return CodeConfig(path=str(obj["path"]).rstrip("/"), scoring_script=script)
 
 
-def _name(r: Reader, path: str, value: Any, pattern: re.Pattern[str], length: tuple[int, int], what: str
-          ) -> str | None:
+def _name(r: Reader, path: str, value: Any, length: tuple[int, int], what: str) -> str | None:
     text = r.string(path, value)
     if text is None:
         return None
     low, high = length
-    if not pattern.match(text) or not low <= len(text) <= high:
+    if not SLUG_PATTERN.match(text) or not low <= len(text) <= high:
         r.fail(path, f"{show(text)} is not a valid {what}; use {low}-{high} lowercase letters and digits in words "
                      "joined by single hyphens, starting with a letter")
         return None
@@ -468,7 +467,7 @@ def _clock_minutes(text: str) -> int:
 def _schedule(r: Reader, path: str, obj: Mapping[str, Any], prod: bool) -> ScheduleProfileConfig | None:
     r.check_keys(path, obj, ("name", "days", "start", "end", "time_zone", "instances"),
                  required=("name", "days", "start", "end", "instances"))
-    name = _name(r, f"{path}.name", obj.get("name"), DEPLOYMENT_NAME, (3, 32), "schedule name") \
+    name = _name(r, f"{path}.name", obj.get("name"), DEPLOYMENT_NAME_LENGTH, "schedule name") \
         if "name" in obj else None
     days: list[str] = []
     for i, day in items(r, f"{path}.days", obj.get("days", [])):
@@ -617,7 +616,7 @@ def parse_endpoints(r: Reader, path: str, value: Any, *, environment: str, insta
     def endpoint(epath: str, e: Mapping[str, Any]) -> EndpointConfig | None:
         r.check_keys(epath, e, ("name", "auth_mode", "deployments", "traffic", "mirror", "autoscale", "slo"),
                      required=("name", "deployments", "slo"))
-        name = _name(r, f"{epath}.name", e["name"], ENDPOINT_NAME, (3, MAX_ENDPOINT_NAME), "endpoint name") \
+        name = _name(r, f"{epath}.name", e["name"], (3, MAX_ENDPOINT_NAME), "endpoint name") \
             if "name" in e else None
         auth = r.choice(f"{epath}.auth_mode", e.get("auth_mode", "AADToken"), AUTH_MODES)
         if auth == "Key" and prod:
@@ -665,7 +664,7 @@ def parse_endpoints(r: Reader, path: str, value: Any, *, environment: str, insta
             r.check_keys(dpath, d, ("name", "model", "environment", "code", "instance_type", "instances",
                                     "liveness_probe", "readiness_probe", "request"),
                          required=("name", "model", "environment", "code", "instance_type", "instances"))
-            dname = _name(r, f"{dpath}.name", d["name"], DEPLOYMENT_NAME, DEPLOYMENT_NAME_LENGTH,
+            dname = _name(r, f"{dpath}.name", d["name"], DEPLOYMENT_NAME_LENGTH,
                           "deployment name") if "name" in d else None
             model = parse_model(r, f"{dpath}.model", d["model"]) if "model" in d else None
             env = _environment(r, f"{dpath}.environment", d["environment"], root) if "environment" in d else None

@@ -9,7 +9,7 @@ from typing import Any
 from pulumi_policy import PolicyResource
 
 from ..lib.graph import UNKNOWN, Links, known_str, label, of_type, peek, peek_items
-from ..lib.props import get, parse_iso_duration
+from ..lib.props import get, managed_deployment, parse_iso_duration
 from ..lib.rules import Refs, Resource, setting
 from ..lib.taggable import TAGGABLE
 from ..lib.types import (
@@ -364,7 +364,7 @@ def deployment_autoscaled(resources: Sequence[PolicyResource], cfg: Mapping[str,
         settings, lambda a: [peek(a.props, "properties.targetResourceUri"), peek(a.props, "targetResourceUri")],
         prop="targetResourceUri")
     for deployment in of_type(resources, ML_ONLINE_DEPLOYMENT):
-        if get(deployment.props, "properties.endpointComputeType", "Managed") != "Managed":
+        if not managed_deployment(deployment.props):
             continue
         if deployment.urn not in targeted:
             yield f"{label(deployment)} is the target of no enabled autoscale setting", deployment.urn
@@ -423,7 +423,7 @@ def autoscale_metrics_known(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str
     config={"minInstances": setting("integer", 1, "Fewest instances a deployment starts with.", minimum=1)},
 )
 def deployment_min_instances(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
-    if get(r.props, "properties.endpointComputeType", "Managed") != "Managed":
+    if not managed_deployment(r.props):
         return
     capacity = peek(r.props, "sku.capacity")
     if capacity is UNKNOWN:
@@ -450,7 +450,7 @@ def deployment_min_instances(r: Resource, cfg: Mapping[str, Any]) -> Iterator[st
     config={"maxRequestTimeout": setting("string", "PT180S", "Longest request timeout (ISO 8601).")},
 )
 def deployment_health_and_timeout(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
-    if get(r.props, "properties.endpointComputeType", "Managed") != "Managed":
+    if not managed_deployment(r.props):
         return
     for probe in ("livenessProbe", "readinessProbe"):
         if peek(r.props, f"properties.{probe}") is None:

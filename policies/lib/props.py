@@ -52,6 +52,12 @@ def get(props: Any, path: str, default: Any = None) -> Any:
     return node
 
 
+def managed_deployment(props: Any) -> bool:
+    """Whether an Azure ML online deployment runs on managed compute (``properties.endpointComputeType``, Managed
+    when unset; Kubernetes deployments are the other kind, and the managed-only rules leave them alone)."""
+    return bool(get(props, "properties.endpointComputeType", "Managed") == "Managed")
+
+
 def expect(props: Any, path: str, wanted: Any) -> Iterator[str]:
     """The finding when the input at ``path`` is not ``wanted``: what was found and what to set."""
     value = get(props, path)

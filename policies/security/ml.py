@@ -8,7 +8,7 @@ from typing import Any
 from pulumi_policy import PolicyResource
 
 from ..lib.graph import UNKNOWN, Links, is_set, known_str, label, of_type, peek
-from ..lib.props import expect, expect_one_of, get
+from ..lib.props import expect, expect_one_of, get, managed_deployment
 from ..lib.rules import Refs, Resource, setting
 from ..lib.types import (
     ML_COMPUTE,
@@ -287,7 +287,7 @@ def endpoint_auth(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
     refs=Refs(mcsb=("NS-2", "DP-2")),
 )
 def deployment_egress(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
-    if get(r.props, "properties.endpointComputeType", "Managed") == "Managed":
+    if managed_deployment(r.props):
         yield from expect(r.props, "properties.egressPublicNetworkAccess", "Disabled")
 
 
