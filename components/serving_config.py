@@ -57,6 +57,11 @@ MAX_DEPLOYMENTS = 2
 #: managed-online, RequestSettings), default 5 s.
 REQUEST_TIMEOUT_RANGE = (dt.timedelta(milliseconds=1), dt.timedelta(seconds=180))
 MAX_CONCURRENT_REQUESTS = 1000
+#: Expected load an endpoint may declare (``load.peak_rps``): well above what one endpoint's 50 instances serve, so
+#: only typing errors (a per-day count, a missing decimal point) are refused.
+MAX_LOAD_RPS = 100_000
+#: ``load.base_rps`` when not given: a quarter of the peak.
+DEFAULT_BASE_SHARE = 0.25
 #: Probe settings (reference-yaml-deployment-managed-online, ProbeSettings; defaults are the service's). The page
 #: gives minimums only ("Minimum value is 1" second for initial_delay and timeout, 1 for the thresholds) and says
 #: "The value for liveness probe is fixed as 1" for success_threshold; the maxima are the platform's bounds.
@@ -235,6 +240,17 @@ class SloConfig:
 
 
 @dataclass(frozen=True)
+class LoadConfig:
+    """The traffic an endpoint is expected to carry: what load tests offer and the autoscale proof replays."""
+
+    peak_rps: float
+    """Expected peak request rate on the endpoint, across its live deployments (requests per second)."""
+    base_rps: float
+    """Off-peak rate: where a ramp starts and where the diurnal profile rests at night (default a quarter of the
+    peak)."""
+
+
+@dataclass(frozen=True)
 class EndpointConfig:
     """A managed online endpoint of a team."""
 
@@ -247,6 +263,8 @@ class EndpointConfig:
     auth_mode: str = "AADToken"
     mirror: Mapping[str, int] = field(default_factory=dict)
     """Initial mirrored (shadow) traffic by deployment."""
+    load: LoadConfig | None = None
+    """Expected traffic (``None``: not given; the load-test tools then refuse the endpoint)."""
 
     def live(self, deployment: str) -> bool:
         """Whether ``deployment`` takes live traffic in the initial split."""
@@ -608,13 +626,31 @@ def _autoscale(r: Reader, path: str, value: Any, slo: SloConfig | None, instance
     return config
 
 
+def _load(r: Reader, path: str, value: Any) -> LoadConfig | None:
+    obj = r.obj(path, value)
+    if obj is None:
+        return None
+    r.check_keys(path, obj, ("peak_rps", "base_rps"), required=("peak_rps",))
+    peak = r.number(f"{path}.peak_rps", obj["peak_rps"], 0, MAX_LOAD_RPS, open_low=True) if "peak_rps" in obj \
+        else None
+    if peak is None:
+        return None
+    base = r.number(f"{path}.base_rps", obj.get("base_rps", peak * DEFAULT_BASE_SHARE), 0, MAX_LOAD_RPS,
+                    open_low=True)
+    if base is not None and base > peak:
+        r.fail(f"{path}.base_rps", f"{plain(base)} is above peak_rps {plain(peak)}; the off-peak rate is at most "
+                                   "the peak")
+        return None
+    return LoadConfig(peak_rps=peak, base_rps=base) if base is not None else None
+
+
 def parse_endpoints(r: Reader, path: str, value: Any, *, environment: str, instance_types: Sequence[str],
                     root: Path = PROJECT_ROOT) -> tuple[EndpointConfig, ...]:
     """``teams[i].endpoints``: each endpoint, its deployments, traffic, autoscale and SLO."""
     prod = environment == "prod"
 
     def endpoint(epath: str, e: Mapping[str, Any]) -> EndpointConfig | None:
-        r.check_keys(epath, e, ("name", "auth_mode", "deployments", "traffic", "mirror", "autoscale", "slo"),
+        r.check_keys(epath, e, ("name", "auth_mode", "deployments", "traffic", "mirror", "autoscale", "slo", "load"),
                      required=("name", "deployments", "slo"))
         name = _name(r, f"{epath}.name", e["name"], (3, MAX_ENDPOINT_NAME), "endpoint name") \
             if "name" in e else None
@@ -702,10 +738,12 @@ def parse_endpoints(r: Reader, path: str, value: Any, *, environment: str, insta
                     break
         autoscale = _autoscale(r, f"{epath}.autoscale", e.get("autoscale", {}), slo,
                                [d.instances for d in deployments], prod)
+        load = _load(r, f"{epath}.load", e["load"]) if "load" in e else None
         if None in (name, auth, traffic, mirror, slo, autoscale) or len(deployments) != len(raw_list) \
-                or not deployments:
+                or not deployments or ("load" in e and load is None):
             return None
         return EndpointConfig(name=name, auth_mode=auth, deployments=deployments,  # type: ignore[arg-type]
-                              traffic=traffic, mirror=mirror, slo=slo, autoscale=autoscale)  # type: ignore[arg-type]
+                              traffic=traffic, mirror=mirror, slo=slo, autoscale=autoscale,  # type: ignore[arg-type]
+                              load=load)
 
     return collect(r, path, value, endpoint, "name", "endpoint names")

@@ -27,6 +27,7 @@ from components.serving_config import (
     EndpointConfig,
     EnvironmentConfig,
     InstancesConfig,
+    LoadConfig,
     ModelRef,
     ProbeConfig,
     RequestConfig,
@@ -169,7 +170,8 @@ def two(**changes: Any) -> Callable[[dict[str, Any]], None]:
 ERRORS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     # endpoint keys and name
     ("unknown endpoint key", at("replicas", 2),
-     f"{EP}.replicas: unknown key; allowed keys are auth_mode, autoscale, deployments, mirror, name, slo, traffic"),
+     f"{EP}.replicas: unknown key; allowed keys are auth_mode, autoscale, deployments, load, mirror, name, slo, "
+     "traffic"),
     ("name missing", at("name", _DELETE), f"{EP}.name: is required but missing"),
     ("slo missing", at("slo", _DELETE), f"{EP}.slo: is required but missing"),
     ("name not a string", at("name", 5), f"{EP}.name: 5 has the wrong type; expected a non-empty string"),
@@ -469,7 +471,29 @@ ERRORS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("ten schedules", at("autoscale", {"schedules": [short(i) for i in range(10)]}),
      f"{EP}.autoscale.schedules: lists 10 profiles; use at most 9 (each schedule takes two of Azure's 20 autoscale "
      "profiles)"),
+    # expected load
+    ("load without peak", at("load", {"base_rps": 5}), f"{EP}.load.peak_rps: is required but missing"),
+    ("load peak zero", at("load", {"peak_rps": 0}),
+     f"{EP}.load.peak_rps: 0 is not allowed; use a number above 0 and at most 100000"),
+    ("load peak per day", at("load", {"peak_rps": 2_000_000}),
+     f"{EP}.load.peak_rps: 2000000 is not allowed; use a number above 0 and at most 100000"),
+    ("load peak as text", at("load", {"peak_rps": "lots"}),
+     f"{EP}.load.peak_rps: 'lots' has the wrong type; expected a number"),
+    ("load base above peak", at("load", {"peak_rps": 10, "base_rps": 12.5}),
+     f"{EP}.load.base_rps: 12.5 is above peak_rps 10; the off-peak rate is at most the peak"),
+    ("load base negative", at("load", {"peak_rps": 10, "base_rps": -1}),
+     f"{EP}.load.base_rps: -1 is not allowed; use a number above 0 and at most 100000"),
+    ("load key unknown", at("load", {"peak_rps": 10, "users": 5}),
+     f"{EP}.load.users: unknown key; allowed keys are base_rps, peak_rps"),
+    ("load not an object", at("load", 40),
+     f"{EP}.load: 40 has the wrong type; expected an object (a YAML mapping)"),
 ]
+
+
+def test_expected_load_defaults_its_base_to_a_quarter_of_the_peak(project: Path) -> None:
+    assert valid(endpoint(load={"peak_rps": 40}), project).load == LoadConfig(peak_rps=40, base_rps=10)
+    assert valid(endpoint(load={"peak_rps": 40, "base_rps": 40}), project).load == LoadConfig(40, 40)
+    assert valid(endpoint(), project).load is None
 
 
 @pytest.mark.parametrize(("mutate", "expected"), [c[1:] for c in ERRORS], ids=[c[0] for c in ERRORS])
