@@ -202,6 +202,10 @@ def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
     limits.add_argument("--call-timeout", type=_positive, default=300.0, help="one Analyze or AnalyzeStack call (300)")
     limits.add_argument("--rule-timeout", type=_positive, default=60.0,
                         help="one rule on one resource; the message names the rule and the resource (60)")
+    parser.add_argument("--autoscale-proof", action="store_true",
+                        help="also replay the ramp, spike and diurnal load profiles against every registered "
+                             "autoscale setting and report rules that miss the SLO, flap or cannot reach the peak as "
+                             "mandatory findings (docs/load-testing.md); exit 2 when the proof cannot run")
     parser.add_argument("--tree", action="store_true", help="add the component tree to the terminal summary")
     parser.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
                         help="progress on stderr (auto: when stderr is a terminal)")
@@ -238,6 +242,7 @@ def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
         print(f"preflight: {problem}", file=sys.stderr)
         return EXIT_ERROR
 
+    from loadtest.errors import LoadtestError
     from policies.harness import HarnessError, stop_all
     from preflight import render
     from preflight.api_contract import ContractError
@@ -253,13 +258,14 @@ def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
         config = load_stack_config(project_dir, args.stack)
         existing = frozenset(r.urn for r in baseline.resources) if baseline is not None else frozenset()
         options = RunOptions(policies=not args.no_policies, packs=args.pack, freeze_heap=exiting, as_of=args.as_of,
+                             autoscale_proof=args.autoscale_proof,
                              unknowns=unknowns, existing=existing,
                              program_timeout=args.program_timeout, on_hang=_hung,
                              limits=Limits(start=args.pack_timeout, call=args.call_timeout, rule=args.rule_timeout))
         report = run(project_dir, config, options, ticker)
         if baseline is not None:
             report = compare(report, baseline, str(args.baseline))
-    except (StackConfigError, ReportError, HarnessError, ContractError) as error:
+    except (StackConfigError, ReportError, HarnessError, ContractError, LoadtestError) as error:
         ticker.done()
         print(f"preflight: {error}", file=sys.stderr)
         return EXIT_ERROR

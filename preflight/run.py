@@ -52,6 +52,10 @@ class RunOptions:
     in ``existing``: what a pull request adds) or ``none`` (everything deployed)."""
     existing: frozenset[str] = frozenset()
     """URNs of the resources that exist (from a baseline report), for ``unknowns="added"``."""
+    autoscale_proof: bool = False
+    """Also replay the load profiles against every registered autoscale setting (``loadtest.proof``); a rule set that
+    does not hold the SLO, flaps or cannot reach the peak is a mandatory finding of the ``autoscale-proof`` checks.
+    A proof that cannot run raises ``loadtest.errors.LoadtestError`` (the command line exits 2)."""
     freeze_heap: bool = False
     """After evaluation, move everything allocated so far out of the garbage collector's reach (``gc.freeze``), so
     the policy phase and the reports do not rescan it. For a process that exits afterwards (the command line, the
@@ -107,6 +111,10 @@ def run(project_dir: Path, config: StackConfig, options: RunOptions = RunOptions
         if runner:
             # The Azure REST API contract of every resource, checked beside the packs (preflight/api_contract.py).
             results.append(api_contract.pack_result(records))
+        if options.autoscale_proof:
+            from loadtest import proof
+
+            results.append(proof.pack_result(project_dir, config, records, as_of=options.as_of))
     policy_seconds = time.perf_counter() - started - program_seconds
 
     secrets: set[str] = set()
