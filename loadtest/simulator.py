@@ -36,6 +36,7 @@ A week at one-minute grain for 100 deployments runs in well under two seconds (`
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import math
 import re
@@ -51,6 +52,9 @@ from components.time_zones import WINDOWS_TO_IANA
 
 DEFAULT_PROVISIONING_DELAY_MIN = 15
 DEFAULT_METRIC_LAG_MIN = 2
+#: Minutes the engine evaluates at once at most (see ``_Engine.run``): long stretches mean fewer array operations,
+#: and their cost is in the number of operations, not their length.
+CHUNK = 1440
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 OPERATORS = ("GreaterThan", "GreaterThanOrEqual", "LessThan", "LessThanOrEqual", "Equals", "NotEquals")
 STATISTICS = ("Average", "Min", "Max", "Sum", "Count")
@@ -367,8 +371,10 @@ class Result:
 # ----------------------------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=64)
 def _local_minutes(zone: str, start: dt.datetime, minutes: int) -> np.ndarray:
-    """Minute of the local week (Monday 00:00 = 0) for every UTC minute of the run, DST included."""
+    """Minute of the local week (Monday 00:00 = 0) for every UTC minute of the run, DST included (cached: a proof
+    replays many settings over the same weeks; the array is read-only)."""
     tz = zoneinfo.ZoneInfo(WINDOWS_TO_IANA[zone])
     result = np.empty(minutes, dtype=np.int64)
     # UTC offsets only change on whole quarter hours; take the offset at every 15-minute mark.
@@ -378,6 +384,7 @@ def _local_minutes(zone: str, start: dt.datetime, minutes: int) -> np.ndarray:
         local = moment.weekday() * 1440 + moment.hour * 60 + moment.minute
         span = min(step, minutes - block)
         result[block:block + span] = (local + np.arange(span)) % (7 * 1440)
+    result.flags.writeable = False
     return result
 
 
@@ -401,7 +408,7 @@ def active_profiles(setting: AutoscaleSetting, start: dt.datetime, minutes: int)
         best = since.argmin(axis=0)
         # Before the first start of any recurring profile within the look-back, the default applies; a weekly
         # schedule always has a latest start within the past week, so the recurring profile that started last holds.
-        index = np.asarray([recurring[b][0] for b in best.tolist()], dtype=np.int64) if minutes else index
+        index = np.asarray([i for i, _ in recurring], dtype=np.int64)[best] if minutes else index
     for i, p in enumerate(setting.profiles):
         if p.fixed_date is None:
             continue
@@ -423,18 +430,18 @@ def active_profiles(setting: AutoscaleSetting, start: dt.datetime, minutes: int)
 
 
 def _fires(operator: str, value: np.ndarray, threshold: float) -> np.ndarray:
-    with np.errstate(invalid="ignore"):
-        if operator == "GreaterThan":
-            return value > threshold
-        if operator == "GreaterThanOrEqual":
-            return value >= threshold
-        if operator == "LessThan":
-            return value < threshold
-        if operator == "LessThanOrEqual":
-            return value <= threshold
-        if operator == "Equals":
-            return value == threshold
-        return value != threshold
+    """Where ``value`` meets the rule's condition (NaN, no data, never does; numpy compares it without warning)."""
+    if operator == "GreaterThan":
+        return value > threshold
+    if operator == "GreaterThanOrEqual":
+        return value >= threshold
+    if operator == "LessThan":
+        return value < threshold
+    if operator == "LessThanOrEqual":
+        return value <= threshold
+    if operator == "Equals":
+        return value == threshold
+    return (value != threshold) & ~np.isnan(value)
 
 
 def _combine(trigger: Trigger, per_instance: np.ndarray, serving: int) -> np.ndarray:
@@ -450,17 +457,29 @@ def _combine(trigger: Trigger, per_instance: np.ndarray, serving: int) -> np.nda
 
 
 class _Series:
-    """One rule's per-minute samples, with a prefix of warm-up minutes before the run."""
+    """The per-minute samples of one metric as rules read it (name, statistic, per instance or not), with a prefix of
+    warm-up minutes before the run. Rules that read the same samples share one series."""
 
     def __init__(self, rule: Rule, prefix: int, minutes: int) -> None:
         self.rule = rule
+        """The first rule that reads this series (its trigger says how samples are combined)."""
         self.prefix = prefix
         self.values = np.full(prefix + minutes, np.nan)
+        self.gaps = False
+        """Whether any sample is missing (NaN): only then the slower NaN-aware path is needed."""
 
-    def windowed(self, first: int, last: int, lag: int) -> np.ndarray:
-        """The rule's aggregated value at each evaluation minute in ``[first, last)``; NaN without data."""
-        window = self.rule.trigger.time_window
-        aggregation = self.rule.trigger.time_aggregation
+    def write(self, first: int, last: int, samples: np.ndarray) -> None:
+        self.values[self.prefix + first:self.prefix + last] = samples
+        if not self.gaps and np.isnan(samples).any():
+            self.gaps = True
+
+    def windowed(self, window: int, aggregation: str, first: int, last: int, lag: int) -> np.ndarray:
+        """The aggregated value over ``window`` minutes at each evaluation minute in ``[first, last)``; NaN without
+        data."""
+        if aggregation == "Average" and not self.gaps:  # the common case, in four array operations
+            sums = np.cumsum(self.values[first + self.prefix - lag + 1 - window:last + self.prefix - lag])
+            sums = np.concatenate(((0.0,), sums))
+            return (sums[window:] - sums[:-window]) / window
         hi = np.arange(first, last) + self.prefix - lag + 1  # exclusive end of each window in ``values``
         lo = hi - window
         if aggregation == "Last":
@@ -483,6 +502,10 @@ class _Series:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN window is "no data", not a warning
             return np.nanmax(windows, axis=1) if aggregation == "Maximum" else np.nanmin(windows, axis=1)
+
+
+def _sample_key(rule: Rule) -> tuple[str, str, bool]:
+    return rule.trigger.metric_name, rule.trigger.statistic, rule.trigger.divide_per_instance
 
 
 def _change(action: Action, current: int, rounding: str) -> int:
@@ -513,9 +536,14 @@ class _Engine:
         self.prefix = max([r.trigger.time_window for r in rules] + [1]) + params.metric_lag_min + 1
         # One series per distinct (metric, statistic, divide) and window shape; rules of different profiles that are
         # the same share it.
-        self.series: dict[Rule, _Series] = {}
+        shared: dict[tuple[str, str, bool], _Series] = {}
         for rule in rules:
-            self.series.setdefault(rule, _Series(rule, self.prefix, n))
+            shared.setdefault(_sample_key(rule), _Series(rule, self.prefix, n))
+        self.all_series = list(shared.values())
+        #: Per profile, the series of each of its rules, in the profile's order (looked up once, here).
+        self.profile_series = [[shared[_sample_key(r)] for r in p.rules] for p in setting.profiles]
+        self.outs = [[i for i, r in enumerate(p.rules) if r.out] for p in setting.profiles]
+        self.ins = [[i for i, r in enumerate(p.rules) if not r.out] for p in setting.profiles]
         self.serving = np.zeros(n, dtype=np.int64)
         self.requested = np.zeros(n, dtype=np.int64)
         self.events: list[Event] = []
@@ -529,37 +557,24 @@ class _Engine:
         self.serving[first:last] = serving
         load = self.load[first:last]
         cache: dict[str, np.ndarray] = {}
-        for rule, series in self.series.items():
-            name = rule.trigger.metric_name
+        for series in self.all_series:
+            name = series.rule.trigger.metric_name
             if name not in cache:
                 cache[name] = np.asarray(self.model.metric(name, load, serving), dtype=float)
-            series.values[series.prefix + first:series.prefix + last] = _combine(rule.trigger, cache[name], serving)
+            series.write(first, last, _combine(series.rule.trigger, cache[name], serving))
 
     def _warm_up(self, serving: int) -> None:
         """Before the run the deployment served the first minute's load with ``serving`` instances."""
         load = np.full(self.prefix, self.load[0] if self.n else 0.0)
-        for rule, series in self.series.items():
-            values = np.asarray(self.model.metric(rule.trigger.metric_name, load, serving), dtype=float)
-            series.values[:self.prefix] = _combine(rule.trigger, values, serving)
+        for series in self.all_series:
+            values = np.asarray(self.model.metric(series.rule.trigger.metric_name, load, serving), dtype=float)
+            series.values[:self.prefix] = _combine(series.rule.trigger, values, serving)
 
     # -- decisions -----------------------------------------------------------------------------------------------
 
     def _scale_in_target(self, rules: Sequence[Rule], current: int) -> int:
         """Every scale-in rule fired: "scales in by as little as possible" (the largest resulting count)."""
         return max(_change(r.action, current, self.params.percent_rounding) for r in rules)
-
-    def _guarded(self, profile: Profile, t: int, current: int, target: int) -> int | None:
-        """The count a scale-in may go to at minute ``t`` without a scale-out rule firing at once on the projected
-        metric (FL), trying ``target`` first and then counts closer to ``current``; ``None``: skip the scale-in."""
-        outs = [r for r in profile.rules if r.out and self._guards(r)]
-        values = {r: self.series[r].windowed(t, t + 1, self.params.metric_lag_min)[0] for r in outs}
-        for candidate in range(target, current):
-            if candidate < 1:
-                continue
-            if not any(_fires(r.trigger.operator, np.asarray(values[r] * current / candidate),
-                              r.trigger.threshold) for r in outs if not math.isnan(values[r])):
-                return candidate
-        return None
 
     def _guards(self, rule: Rule) -> bool:
         metrics = self.params.guard_metrics
@@ -585,6 +600,7 @@ class _Engine:
             self._warm_up(current)
         t = 0
         previous_profile = -1
+        switches = np.flatnonzero(np.diff(self.profile_index)) + 1
         while t < n:
             # Instances that finished provisioning serve from this minute.
             ready = sum(k for at, k in pending if at <= t)
@@ -620,26 +636,23 @@ class _Engine:
                 pending = []
             self.requested[t] = requested
             # The next minute the situation can change by itself: a profile switch or instances becoming ready.
-            horizon = n
-            switch = np.flatnonzero(self.profile_index[t:] != p_index)
-            if len(switch):
-                horizon = t + int(switch[0])
+            # The windows are computed for a stretch at once (see CHUNK).
+            following = switches[np.searchsorted(switches, t, side="right"):]
+            horizon = min(n, t + CHUNK, int(following[0]) if len(following) else n)
             if pending:
                 horizon = min(horizon, min(at for at, _ in pending))
+            # Samples of the stretch as if nothing changes; a decision inside it only changes the minutes after
+            # it, which the next stretch writes again.
+            self._fill(t, horizon, current)
+            self.requested[t:horizon] = requested
             if pending and self.params.skip_while_provisioning:
-                self._fill(t, horizon, current)
-                self.requested[t:horizon] = requested
                 t = horizon
                 continue
-            decision = self._next_decision(profile, t, horizon, current, last_action, last_cooldown, lag)
+            decision = self._next_decision(p_index, t, horizon, current, last_action, last_cooldown, lag)
             if decision is None:
-                self._fill(t, horizon, current)
-                self.requested[t:horizon] = requested
                 t = horizon
                 continue
             at, kind, new, rule_text, cooldown = decision
-            self._fill(t, at + 1, current)
-            self.requested[t:at + 1] = requested
             if kind == "default":
                 pending.append((at + self.params.provisioning_delay_min, new - requested))
                 self.events.append(Event(at, "default", requested, new, rule_text))
@@ -664,62 +677,78 @@ class _Engine:
         return Result(self.start, self.load, self.serving, self.requested, self.profile_index, self.events,
                       tuple(p.name for p in profiles), cpu, p95, errors, maximum)
 
-    def _next_decision(self, profile: Profile, t: int, horizon: int, current: int, last_action: int | None,
+    def _next_decision(self, p_index: int, t: int, horizon: int, current: int, last_action: int | None,
                        last_cooldown: int, lag: int) -> tuple[int, str, int, str, int] | None:
         """The first minute in ``[t, horizon)`` at which a scale action (or the default fallback) happens with
-        ``current`` instances serving throughout; also logs the scale-ins the flapping guard deferred."""
-        if t >= horizon:
+        ``current`` instances serving throughout; also logs a run of scale-ins the flapping guard deferred."""
+        profile = self.setting.profiles[p_index]
+        if t >= horizon or not profile.rules:
             return None
         cap = profile.capacity
-        self._fill(t, horizon, current)
-        minutes = np.arange(t, horizon)
-        outs = [r for r in profile.rules if r.out]
-        ins = [r for r in profile.rules if not r.out]
-        if not profile.rules:
-            return None
-        values = {r: self.series[r].windowed(t, horizon, lag) for r in profile.rules}
-        eligible = {r: minutes >= self._eligible_from(r, last_action, last_cooldown) for r in profile.rules}
-        no_data = np.logical_and.reduce([np.isnan(values[r]) for r in profile.rules])
-        out_fire = np.zeros(len(minutes), dtype=bool)
-        for r in outs:
-            out_fire |= eligible[r] & _fires(r.trigger.operator, values[r], r.trigger.threshold)
-        if current >= cap.maximum:
-            out_fire[:] = False  # nothing to add: "autoscale doesn't scale your resource above this number"
-        in_fire = np.zeros(len(minutes), dtype=bool)
+        rules = profile.rules
+        size = horizon - t
+        computed: dict[tuple[int, int, str], np.ndarray] = {}
+        values = []
+        for rule, series in zip(rules, self.profile_series[p_index], strict=True):
+            key = (id(series), rule.trigger.time_window, rule.trigger.time_aggregation)
+            if key not in computed:
+                computed[key] = series.windowed(key[1], key[2], t, horizon, lag)
+            values.append(computed[key])
+        fires = []
+        for rule, value in zip(rules, values, strict=True):
+            fired = _fires(rule.trigger.operator, value, rule.trigger.threshold)
+            start = self._eligible_from(rule, last_action, last_cooldown) - t
+            if start > 0:
+                fired[:start] = False  # still in cooldown
+            fires.append(fired)
+        outs = self.outs[p_index]
+        ins = self.ins[p_index]
+        out_fire = np.zeros(size, dtype=bool)
+        if current < cap.maximum:  # "autoscale doesn't scale your resource above this number"
+            for i in outs:
+                out_fire |= fires[i]
+        in_fire = np.zeros(size, dtype=bool)
         if ins and current > cap.minimum:
-            in_fire = np.logical_and.reduce([eligible[r] & _fires(r.trigger.operator, values[r], r.trigger.threshold)
-                                             for r in ins])
-            in_fire &= ~out_fire  # scale-in is only evaluated when no scale-out rule fires (US)
-        default_fire = no_data & (current < cap.default)
-        candidates = np.flatnonzero(out_fire | in_fire | default_fire)
-        deferred_from: int | None = None
-        for offset in candidates.tolist():
-            at = t + offset
-            if default_fire[offset]:
-                return at, "default", cap.default, "no metric data: scale out to the default count", 0
-            if out_fire[offset]:
-                fired = [r for r in outs if eligible[r][offset] and bool(_fires(r.trigger.operator,
-                                                                                 values[r][offset:offset + 1],
-                                                                                 r.trigger.threshold)[0])]
-                target = min(cap.maximum, max(_change(r.action, current, self.params.percent_rounding)
-                                              for r in fired))
-                rule = max(fired, key=lambda r: _change(r.action, current, self.params.percent_rounding))
-                return at, "scale-out", target, _describe(rule, values[rule][offset]), rule.action.cooldown
-            target = max(cap.minimum, self._scale_in_target(ins, current))
-            allowed = self._guarded(profile, at, current, target)
-            if allowed is None:
-                if deferred_from is None:
-                    deferred_from = at
-                    self.events.append(Event(at, "flapping-deferred", current, current,
-                                             "scale-in skipped: the projected metric would trigger a scale-out"))
-                continue
-            kind = "scale-in" if allowed == target else "flapping-reduced"
-            rule = ins[0]
-            reason = " and ".join(_describe(r, values[r][offset]) for r in ins)
-            if kind == "flapping-reduced":
-                reason += f"; {allowed} instead of {target} to avoid flapping"
-            return at, kind, allowed, reason, max(r.action.cooldown for r in ins) if rule else 0
-        return None
+            in_fire = np.logical_and.reduce([fires[i] for i in ins]) & ~out_fire  # out wins (US)
+        default_fire = np.zeros(size, dtype=bool)
+        if current < cap.default:
+            default_fire = np.logical_and.reduce([np.isnan(v) for v in values])
+        # The flapping guard, for every minute at once: the lowest count from the target up to current - 1 at which
+        # no scale-out rule fires on the projected metric (value x current / count); -1 where none is safe.
+        target = max(cap.minimum, self._scale_in_target([rules[i] for i in ins], current)) if ins else current
+        allowed = np.full(size, -1, dtype=np.int64)
+        if in_fire.any():
+            guarding = [i for i in outs if self._guards(rules[i])]
+            for count in range(current - 1, max(target, 1) - 1, -1):
+                safe = np.ones(size, dtype=bool)
+                for i in guarding:
+                    projected = values[i] * current / count
+                    safe &= np.isnan(projected) | ~_fires(rules[i].trigger.operator, projected,
+                                                          rules[i].trigger.threshold)
+                allowed = np.where(safe, count, allowed)
+        in_action = in_fire & (allowed >= 1)
+        candidates = np.flatnonzero(out_fire | in_action | default_fire)
+        offset = int(candidates[0]) if len(candidates) else size
+        held = np.flatnonzero(in_fire[:offset] & (allowed[:offset] < 1))
+        if len(held) and not (self.events and self.events[-1].kind == "flapping-deferred"):
+            self.events.append(Event(t + int(held[0]), "flapping-deferred", current, current,
+                                     "scale-in skipped: the projected metric would trigger a scale-out"))
+        if offset == size:
+            return None
+        at = t + offset
+        if default_fire[offset]:
+            return at, "default", cap.default, "no metric data: scale out to the default count", 0
+        if out_fire[offset]:
+            fired_out = [i for i in outs if fires[i][offset]]
+            best = max(fired_out, key=lambda i: _change(rules[i].action, current, self.params.percent_rounding))
+            new = min(cap.maximum, _change(rules[best].action, current, self.params.percent_rounding))
+            return at, "scale-out", new, _describe(rules[best], values[best][offset]), rules[best].action.cooldown
+        count = int(allowed[offset])
+        kind = "scale-in" if count == target else "flapping-reduced"
+        reason = " and ".join(_describe(rules[i], values[i][offset]) for i in ins)
+        if kind == "flapping-reduced":
+            reason += f"; {count} instead of {target} to avoid flapping"
+        return at, kind, count, reason, max(rules[i].action.cooldown for i in ins)
 
     def _eligible_from(self, rule: Rule, last_action: int | None, last_cooldown: int) -> int:
         if last_action is None:
