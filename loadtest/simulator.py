@@ -64,6 +64,8 @@ ACTION_TYPES = ("ChangeCount", "ExactCount", "PercentChangeCount")
 DEFAULT_FLAP_WINDOW_MIN = 60
 #: How much the load may change between two opposite actions for them to count as a flap (5 %).
 FLAP_LOAD_TOLERANCE = 0.05
+#: Minutes of load before an action that :func:`flaps` compares (the rules' usual window).
+FLAP_LOOKBACK_MIN = 10
 _DURATION = re.compile(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
 
 
@@ -808,17 +810,23 @@ class Verdict:
                 "scale_actions": self.scale_actions, "flap_events": [list(f) for f in self.flap_events]}
 
 
-def flaps(result: Result, window: int = DEFAULT_FLAP_WINDOW_MIN) -> list[tuple[int, int]]:
+def flaps(result: Result, window: int = DEFAULT_FLAP_WINDOW_MIN, lookback: int = FLAP_LOOKBACK_MIN
+          ) -> list[tuple[int, int]]:
     """Opposite scale actions within ``window`` minutes while the load stayed within 5 %: the second action undid
     the first without the traffic asking for it (FL: "a loop condition that causes a series of opposing scale
-    events"). A scale-in after a spike has passed is not a flap: the load changed."""
+    events"). The load compared is the mean of the ``lookback`` minutes before each action (what its rules saw), so a
+    scale-in after a spike has passed, or one that a new spike overtakes, is not a flap."""
     actions = [e for e in result.events if e.kind in ("scale-out", "scale-in", "flapping-reduced")]
     found = []
+
+    def seen(at: int) -> float:
+        return float(result.load_rps[max(0, at - lookback):at + 1].mean())
+
     for first, second in itertools.pairwise(actions):
         opposite = (first.kind == "scale-out") != (second.kind == "scale-out")
         if not opposite or second.minute - first.minute > window:
             continue
-        before, after = result.load_rps[first.minute], result.load_rps[second.minute]
+        before, after = seen(first.minute), seen(second.minute)
         if abs(after - before) <= FLAP_LOAD_TOLERANCE * max(before, after, 1e-9):
             found.append((first.minute, second.minute))
     return found

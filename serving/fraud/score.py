@@ -50,6 +50,8 @@ def _rows(raw_data: str) -> np.ndarray:
     expected = getattr(model, "n_features_in_", features.shape[-1])
     if features.ndim != 2 or features.shape[1] != expected:
         raise ValueError(f"each row must hold {expected} numbers")
+    if not np.isfinite(features).all():
+        raise ValueError("every feature must be a finite number (no NaN or Infinity)")
     return features
 
 
