@@ -194,6 +194,18 @@ class NetworkConfig:
 
 
 @dataclass(frozen=True)
+class LoadTestingConfig:
+    """Azure Load Testing of the environment (``load_testing``; ``components.load_testing``)."""
+
+    enabled: bool = True
+    """Create it when some endpoint declares its expected ``load``."""
+    pipeline_principal_id: str | None = None
+    """Object id of the identity that creates and runs the tests (the pipeline's service connection): it gets Load
+    Test Contributor on the resource. ``None``: grant it yourself."""
+    pipeline_principal_type: str = "ServicePrincipal"
+
+
+@dataclass(frozen=True)
 class PlatformConfig:
     """The whole, validated stack configuration."""
 
@@ -212,6 +224,7 @@ class PlatformConfig:
     identity is granted read access there)."""
     deployer_principal_type: str = "ServicePrincipal"
     """Kind of the identity that runs ``pulumi up``: it is granted the upload of endpoint code."""
+    load_testing: LoadTestingConfig = LoadTestingConfig()
     locks: bool = False
     """Prod only: CanNotDelete locks plus ``protect``/``retain_on_delete`` on stateful resources (default on)."""
     hbi_workspace: bool = False
@@ -260,7 +273,7 @@ def _plain_secrets(value: Any, path: str, cli_path: str) -> Iterator[tuple[str, 
 TOP_LEVEL_KEYS = (
     "region", "environment", "prefix", "tags", "network", "teams", "allowed_vm_sizes", "locks", "hbi_workspace",
     "log_retention_days", "instance_patch_date", "alert_emails", "greenfield", "generation", "allowed_instance_types",
-    "model_registries", "deployer_principal_type",
+    "model_registries", "deployer_principal_type", "load_testing",
 )
 PROD_ONLY_KEYS = ("locks", "hbi_workspace")
 
@@ -389,6 +402,7 @@ def parse_config(
     registries = _parse_registries(r, values.get("model_registries", {}), teams)
     deployer = r.choice("deployer_principal_type", values.get("deployer_principal_type", "ServicePrincipal"),
                         DEPLOYER_PRINCIPAL_TYPES)
+    load_testing = _parse_load_testing(r, values.get("load_testing", {}))
     if not r.problems and environment and region:
         _instance_names_unique(r, teams, prefix, environment, region, generation or 1)
     if r.problems:
@@ -406,6 +420,7 @@ def parse_config(
         allowed_instance_types=instance_types,
         model_registries=registries,
         deployer_principal_type=deployer or "ServicePrincipal",
+        load_testing=load_testing or LoadTestingConfig(),
         locks=bool(locks),
         hbi_workspace=bool(hbi),
         log_retention_days=retention or default_retention,
@@ -414,6 +429,26 @@ def parse_config(
         generation=generation or 1,
         secret_keys=frozenset(secret_keys),
     )
+
+
+def _parse_load_testing(r: Reader, value: Any) -> LoadTestingConfig | None:
+    obj = r.obj("load_testing", _decode(value))
+    if obj is None:
+        return None
+    r.check_keys("load_testing", obj, ("enabled", "pipeline_principal_id", "pipeline_principal_type"))
+    enabled = r.boolean("load_testing.enabled", obj.get("enabled", True))
+    principal = None
+    if "pipeline_principal_id" in obj:
+        principal = r.string("load_testing.pipeline_principal_id", obj["pipeline_principal_id"])
+        if principal is not None and not _GUID.match(principal):
+            r.fail("load_testing.pipeline_principal_id", f"{show(principal)} is not a Microsoft Entra object id (a "
+                                                         "GUID): give the object id of the pipeline's identity")
+            principal = None
+    kind = r.choice("load_testing.pipeline_principal_type", obj.get("pipeline_principal_type", "ServicePrincipal"),
+                    DEPLOYER_PRINCIPAL_TYPES)
+    if enabled is None or kind is None or ("pipeline_principal_id" in obj and principal is None):
+        return None
+    return LoadTestingConfig(enabled=enabled, pipeline_principal_id=principal, pipeline_principal_type=kind)
 
 
 def _instance_names_unique(r: Reader, teams: Sequence[TeamConfig], prefix: str, environment: str, region: str,

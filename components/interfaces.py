@@ -37,6 +37,9 @@ BUILTIN_ROLES: Mapping[str, str] = {
     "AcrPush": "8311e382-0749-4cb8-b61a-304f252e45ec",
     # built-in-roles/ai-machine-learning: "Allows you to use assets from a machine learning registry".
     "AzureML Registry User": "1823dd4f-9b8c-4ab6-ab4e-7397a3684615",
+    # built-in-roles/devops: "View, create, update, delete and execute load tests" (data actions
+    # Microsoft.LoadTestService/loadtests/*; control plane read only: it cannot change or delete the resource).
+    "Load Test Contributor": "749a398d-560b-491b-bb21-08924219302e",
     # built-in-roles/ai-machine-learning: "Can approve private endpoint connections to Azure AI common dependency
     # resources" (storage, Key Vault, registry, ML workspaces ...); no data actions.
     "Azure AI Enterprise Network Connection Approver": "b556d68e-0be0-4f35-a333-ad7ee1ce17ea",

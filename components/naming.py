@@ -210,6 +210,16 @@ class Namer:
     def endpoint_identity(self, endpoint: str) -> str:
         return self._dashed("id", 128, extra=("ep", endpoint))
 
+    def load_test(self) -> str:
+        """Azure Load Testing resource (``Microsoft.LoadTestService/loadTests``): 1-64 characters, none of
+        ``<>*&@:?+/\\,;=.|[]"`` or space, not starting with an underscore, hyphen or digit, not ending with an
+        underscore or hyphen (learn.microsoft.com/azure/templates/microsoft.loadtestservice/loadtests). The page also
+        says the name must be unique across Azure, so it carries the stack's digest."""
+        return self._dashed("lt", 64, unique=True)
+
+    def load_test_identity(self) -> str:
+        return self._dashed("id", 128, extra=("loadtest",))
+
     def autoscale_setting(self, endpoint: str, deployment: str) -> str:
         return self._dashed("as", 260, extra=(endpoint, deployment))
 

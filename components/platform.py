@@ -19,6 +19,7 @@ from components.compute_cluster import ComputeCluster, ComputeClusterArgs
 from components.compute_instance import INSTANCE_USER_ACTIONS, ComputeInstance, ComputeInstanceArgs
 from components.config import PROJECT, PlatformConfig, TeamConfig
 from components.interfaces import lock, log_analytics_workspace, propagation_wait
+from components.load_testing import LoadTesting, LoadTestingArgs
 from components.naming import Namer, role_assignment_name
 from components.serving import OnlineEndpoint, OnlineEndpointArgs
 from components.serving_config import EndpointConfig
@@ -107,6 +108,8 @@ class Platform(pulumi.ComponentResource):
     """``<team>-<endpoint>`` -> the endpoint component."""
     monitoring: dict[str, ServiceMonitoring]
     """Team -> the monitoring of its endpoints."""
+    load_testing: LoadTesting | None
+    """Azure Load Testing of the environment, when some endpoint declares its expected load."""
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:platform:Platform", name, None, opts)
@@ -207,6 +210,20 @@ class Platform(pulumi.ComponentResource):
             if team.endpoints:
                 self._serving(config, team, ws, team_tags, law.id, action_group.id, client)
 
+        self.load_testing = None
+        loaded = [(team, e) for team in config.teams for e in team.endpoints if e.load is not None]
+        if config.load_testing.enabled and loaded:
+            self.load_testing = LoadTesting(f"{name}-loadtest", LoadTestingArgs(
+                load_test_name=names.load_test(), identity_name=names.load_test_identity(), location=config.region,
+                resource_group_name=rg.name, subscription_id=client.subscription_id, naming_identity=names.identity,
+                endpoint_ids={f"{team.name}-{e.name}": self.endpoints[f"{team.name}-{e.name}"].endpoint_id
+                              for team, e in loaded},
+                assignable_scopes=[self.workspaces[team.name].resource_group_id
+                                   for team in config.teams if any(e.load is not None for e in team.endpoints)],
+                pipeline_principal_id=config.load_testing.pipeline_principal_id,
+                pipeline_principal_type=config.load_testing.pipeline_principal_type, tags=tags,
+            ), opts=pulumi.ResourceOptions(parent=self))
+
         self.action_group_id = action_group.id
         self.log_analytics_workspace_id = law.id
         self.shared_resource_group_name = rg.name
@@ -217,6 +234,9 @@ class Platform(pulumi.ComponentResource):
                 "shared_resource_group_name": self.shared_resource_group_name,
                 "workspace_names": {team: ws.workspace_name for team, ws in self.workspaces.items()},
                 "scoring_uris": {key: ep.scoring_uri for key, ep in self.endpoints.items()},
+                "load_test": {"name": self.load_testing.load_test_name,
+                              "engine_identity_id": self.load_testing.engine_identity_id,
+                              "engine_client_id": self.load_testing.engine_client_id} if self.load_testing else None,
             }
         )
 

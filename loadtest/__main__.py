@@ -18,7 +18,7 @@ from loadtest.errors import LoadtestError
 COMMANDS = {
     "run": ("loadtest.local", "serve the model locally, load it with Locust, gate on the endpoint's SLO"),
     "capacity": ("loadtest.capacity", "measure one instance's capacity (highest rate within the SLO) and record it"),
-    # "config": ("loadtest.alt_config", "generate the Azure Load Testing test configuration of an endpoint"),
+    "config": ("loadtest.alt_config", "generate the Azure Load Testing test configuration of an endpoint"),
     "autoscale": ("loadtest.proof", "replay a load profile against the registered autoscale rules"),
 }
 

@@ -46,6 +46,7 @@ TARGETS: dict[str, str] = {
     "azure-native:keyvault:Vault": "Microsoft.KeyVault/vaults",
     "azure-native:containerregistry:Registry": "Microsoft.ContainerRegistry/registries",
     "azure-native:managedidentity:UserAssignedIdentity": "Microsoft.ManagedIdentity/userAssignedIdentities",
+    "azure-native:loadtestservice:LoadTest": "Microsoft.LoadTestService/loadTests",
     "azure-native:machinelearningservices:Workspace": "Microsoft.MachineLearningServices/workspaces",
     "azure-native:machinelearningservices:Compute": "Microsoft.MachineLearningServices/workspaces/computes",
     "azure-native:network:PrivateEndpoint": "Microsoft.Network/privateEndpoints",
