@@ -143,7 +143,7 @@ DEV_ERRORS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("unknown top-level key", _top("regoin", "westeurope"),
      f"{NS}:regoin: unknown key; allowed keys are region, environment, prefix, tags, network, teams, "
      "allowed_vm_sizes, locks, hbi_workspace, log_retention_days, instance_patch_date, alert_emails, greenfield, "
-     "generation, allowed_instance_types, model_registries, deployer_principal_type"),
+     "generation, allowed_instance_types, model_registries, deployer_principal_type, load_testing"),
     ("generation below 1", _top("generation", 0),
      f"{NS}:generation: 0 is not allowed; use a whole number between 1 and 99"),
     ("greenfield not a boolean", _top("greenfield", "yes"),

@@ -71,11 +71,11 @@ def test_dev_plan_prints_the_component_tree_and_counts() -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     rules = sum(len(rs.rules) for rs in (security.RULES, patching.RULES, governance.RULES))
-    assert out.startswith(f"Preflight mlops-platform/dev (dev): 111 cloud resources in 9 components; 3 packs, {rules} "
+    assert out.startswith(f"Preflight mlops-platform/dev (dev): 116 cloud resources in 10 components; 3 packs, {rules} "
                           "policies and the Azure REST API contract\n")
-    assert "111 resources as on the first `pulumi preview` of this stack evaluated as new" in out
+    assert "116 resources as on the first `pulumi preview` of this stack evaluated as new" in out
     assert out.rstrip().endswith("PASSED: no mandatory violation")
-    assert "mlops:platform:Platform  platform  — 111 resources" in out
+    assert "mlops:platform:Platform  platform  — 116 resources" in out
     assert "├─ mlops:ml:Workspace  churn  — 31 resources" in out
     assert "├─ mlops:ml:Workspace  fraud-detection  — 39 resources" in out
     assert "├─ mlops:apm:ServiceMonitoring  fraud-detection-apm  — 15 resources" in out
@@ -83,14 +83,15 @@ def test_dev_plan_prints_the_component_tree_and_counts() -> None:
     assert "azure-native:storage:StorageAccount  fraud-detection-st  (stmlopsfrauddetecdev" in out
     assert "(ci-alice-p7354)  [replace-on:properties,identity,tags]" in out
     assert "(cpu)  [replace-on:identity,description,disableLocalAuth,vmSize," in out
-    assert "  azure-native:authorization:RoleAssignment                  33" in out
-    assert "  total                                                     120" in out
+    assert "├─ mlops:loadtest:LoadTesting  platform-loadtest  — 5 resources" in out
+    assert "  azure-native:authorization:RoleAssignment                  34" in out
+    assert "  total                                                     126" in out
 
 
 def test_prod_plan_shows_protection(preflight: Callable[..., Run]) -> None:
     result = preflight("prod", "--tree", "--no-policies")
     assert result.returncode == 2, result.stderr  # nothing was checked: never a pass
-    assert result.stdout.startswith("Preflight mlops-platform/prod (prod): 149 cloud resources in 12 components")
+    assert result.stdout.startswith("Preflight mlops-platform/prod (prod): 154 cloud resources in 13 components")
     assert result.stdout.rstrip().endswith("NOT CHECKED: no policy pack ran (exit 2: this run cannot pass the gate)")
     assert result.stderr == "preflight: --no-policies: the program was evaluated but nothing was checked (exit 2)\n"
     # 34 characters would exceed the 33 Azure allows for a workspace name: shortened, with a digest.
@@ -226,6 +227,6 @@ def test_unwritable_output_exits_2(tmp_path: Path, preflight: Callable[..., Run]
 def test_progress_lines_on_request(preflight: Callable[..., Run]) -> None:
     result = preflight("dev", "--progress", "always", "--pack", "governance")
     assert result.returncode == 2, result.stderr  # a partial run (--pack) never passes
-    assert "preflight: program: 120 resources registered in " in result.stderr
+    assert "preflight: program: 126 resources registered in " in result.stderr
     quiet = preflight("dev", "--progress", "never", "--pack", "governance")
     assert quiet.stderr == ""

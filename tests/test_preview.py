@@ -58,7 +58,7 @@ def test_stack_rules_give_the_same_verdict_on_a_first_preview_and_after_up() -> 
 def test_the_command_line_evaluates_a_first_preview_unless_told_otherwise(preflight: Callable[..., Run]) -> None:
     result = preflight("dev")
     assert result.returncode == 0, result.stderr
-    assert "111 resources as on the first `pulumi preview` of this stack evaluated as new" in result.stdout
+    assert "116 resources as on the first `pulumi preview` of this stack evaluated as new" in result.stdout
     deployed = preflight("dev", "--unknowns", "none")
     assert deployed.returncode == 0, deployed.stderr
     assert "every resource evaluated as deployed (ids known)" in deployed.stdout

@@ -55,6 +55,22 @@ def serving(endpoints: int, deployments: int, public: int) -> dict[str, int]:
     }
 
 
+def load_testing(endpoints: int) -> dict[str, int]:
+    """Azure Load Testing, once per stack whose endpoints declare their load: the resource, the engines' identity,
+    the scorer role (and the pause for it to replicate) and the engines' role on each endpoint."""
+    return {"mlops:loadtest:LoadTesting": 1, f"{AN}:loadtestservice:LoadTest": 1,
+            f"{AN}:managedidentity:UserAssignedIdentity": 1, f"{AN}:authorization:RoleDefinition": 1,
+            "time:index/sleep:Sleep": 1, f"{AN}:authorization:RoleAssignment": endpoints}
+
+
+def combined(*parts: dict[str, int]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for part in parts:
+        for key, count in part.items():
+            total[key] = total.get(key, 0) + count
+    return total
+
+
 def per_team(teams: int, clusters: int, instances: int, prod: bool, with_instances: int = 1,
              endpoints: Mapping[str, int] | None = None) -> dict[str, int]:
     """What the platform creates: shared pieces once, a workspace's resources per team, compute per entry (each
@@ -101,16 +117,16 @@ def test_dev_resource_types_and_counts() -> None:
     counts = run_stack("dev").counts()
     # fraud-detection serves one endpoint with one deployment, public in dev
     assert counts == per_team(teams=2, clusters=2, instances=1, prod=False,
-                              endpoints=serving(endpoints=1, deployments=1, public=1))
-    assert sum(n for t, n in counts.items() if t.startswith(AN)) == 103
+                              endpoints=combined(serving(endpoints=1, deployments=1, public=1), load_testing(1)))
+    assert sum(n for t, n in counts.items() if t.startswith(AN)) == 107
 
 
 def test_prod_resource_types_and_counts() -> None:
     counts = run_stack("prod").counts()
     # fraud-detection serves one private endpoint with blue and green
     assert counts == per_team(teams=2, clusters=3, instances=2, prod=True,
-                              endpoints=serving(endpoints=1, deployments=2, public=0))
-    assert sum(n for t, n in counts.items() if t.startswith(AN)) == 141
+                              endpoints=combined(serving(endpoints=1, deployments=2, public=0), load_testing(1)))
+    assert sum(n for t, n in counts.items() if t.startswith(AN)) == 145
 
 
 def _workspaces(records: Records) -> list[dict[str, object]]:
@@ -220,7 +236,7 @@ def test_role_assignment_names_are_unique_across_stacks() -> None:
     # Azure requires role assignment names (GUIDs) to be unique in the whole tenant, and dev and prod usually share one.
     names = [ra.inputs["roleAssignmentName"] for stack in ("dev", "prod")
              for ra in run_stack(stack).of_type(f"{AN}:authorization:RoleAssignment")]
-    assert len(names) == 33 + 42 and len(set(names)) == len(names)
+    assert len(names) == 34 + 43 and len(set(names)) == len(names)
 
 
 def test_every_compute_waits_for_its_teams_grants(stack: str) -> None:

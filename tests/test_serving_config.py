@@ -1026,7 +1026,7 @@ def test_dev_stack_endpoint(dev_values: dict[str, Any]) -> None:
 def test_prod_stack_endpoint(prod_values: dict[str, Any]) -> None:
     [score] = parse(prod_values, stack="prod").teams[0].endpoints
     assert [(d.name, d.instance_type, d.instances) for d in score.deployments] == [
-        ("blue", "Standard_DS3_v2", InstancesConfig(3, 6, 3)), ("green", "Standard_DS3_v2", InstancesConfig(3, 6, 3))]
+        ("blue", "Standard_DS3_v2", InstancesConfig(4, 8, 4)), ("green", "Standard_DS3_v2", InstancesConfig(4, 8, 4))]
     assert score.traffic == {"blue": 100, "green": 0}
     assert score.slo.error_budget == 0.001
     [hours] = score.autoscale.schedules
