@@ -25,6 +25,7 @@ the provider (pulumi/pulumi#7453). The same holds for ``components.endpoint_traf
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,15 +41,35 @@ IGNORED_SUFFIXES = (".pyc", ".pyo")
 HASH_LENGTH = 16
 
 
+#: The ignore file Azure ML reads in a folder it snapshots (learn.microsoft.com/azure/machine-learning/how-to-save-
+#: write-experiment-files, "Storage limits of experiment snapshots": files listed in .amlignore are left out). The
+#: subset honoured here: one glob per line (``fnmatch``), matched against the path relative to the folder and
+#: against the file name; ``#`` comments; no negation.
+IGNORE_FILE = ".amlignore"
+
+
+def ignored_patterns(folder: Path) -> tuple[str, ...]:
+    path = folder / IGNORE_FILE
+    if not path.is_file():
+        return ()
+    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return tuple(line.rstrip("/") for line in lines if line and not line.startswith("#"))
+
+
 def code_files(folder: Path) -> Iterator[Path]:
     """The files of ``folder`` that belong to a code asset, in a stable order."""
+    patterns = ignored_patterns(folder)
     # Case-insensitive order, as the Azure ML SDK's hash sorts; the exact path breaks ties (Score.py, score.py), so
     # every machine lists the same files in the same order.
     for path in sorted(folder.rglob("*"), key=lambda p: (p.relative_to(folder).as_posix().lower(),
                                                          p.relative_to(folder).as_posix())):
         relative = path.relative_to(folder)
-        if path.is_file() and not IGNORED_PARTS & set(relative.parts) and not path.name.endswith(IGNORED_SUFFIXES):
-            yield path
+        if not path.is_file() or IGNORED_PARTS & set(relative.parts) or path.name.endswith(IGNORED_SUFFIXES):
+            continue
+        if any(fnmatch.fnmatchcase(relative.as_posix(), p) or fnmatch.fnmatchcase(path.name, p)
+               or any(fnmatch.fnmatchcase(part, p) for part in relative.parts[:-1]) for p in patterns):
+            continue
+        yield path
 
 
 def content_hash(folder: Path) -> str:

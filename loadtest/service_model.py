@@ -32,6 +32,8 @@ LATENCY_METRICS = ("RequestLatency", "RequestLatency_P50", "RequestLatency_P90",
 #: ``from_capacity``: the share of the saturation rate at which p95 reaches the SLO (capacity = 85 % of saturation),
 #: from the local measurements (LogisticRegression: p95 within the SLO up to about 300 of 350 req/s).
 CAPACITY_SHARE = 0.85
+#: A measured step counts when the server achieved at least this share of the offered rate (``loadtest.capacity``).
+KEPT_UP = 0.95
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,11 @@ class ServiceModel:
         if not isinstance(record, Mapping) or record.get("schema") != 1:
             raise SimulationError("the capacity record is not schema 1 (write it with `python -m loadtest capacity`)")
         try:
-            points = sorted(record["points"], key=lambda p: float(p["achieved_rps"]))
+            # Only the steps the server kept up with describe latency by rate: a saturated step (achieved well below
+            # offered) has a lower achieved rate and a higher p95, which would fold the curve back on itself.
+            points = sorted((p for p in record["points"]
+                             if float(p["achieved_rps"]) >= KEPT_UP * float(p.get("target_rps", p["achieved_rps"]))),
+                            key=lambda p: float(p["achieved_rps"]))
             rates = np.asarray([float(p["achieved_rps"]) for p in points])
             p95 = np.asarray([float(p["p95_ms"]) for p in points])
             cpu = np.asarray([float(p["server_cpu_percent"]) for p in points])

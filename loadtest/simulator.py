@@ -582,13 +582,6 @@ class _Engine:
         metrics = self.params.guard_metrics
         return metrics is None or rule.trigger.metric_name in metrics
 
-    def _eligible(self, rule: Rule, t: int, last_action: int | None, last_cooldown: int) -> bool:
-        if last_action is None:
-            return True
-        if self.params.cooldown_model == "last-action":
-            return t >= last_action + last_cooldown
-        return t >= last_action + rule.action.cooldown
-
     def run(self) -> Result:
         n, lag = self.n, self.params.metric_lag_min
         profiles = self.setting.profiles
@@ -696,23 +689,30 @@ class _Engine:
             if key not in computed:
                 computed[key] = series.windowed(key[1], key[2], t, horizon, lag)
             values.append(computed[key])
+        per_rule = self.params.cooldown_model == "per-rule"
+        blocked = -1 if last_action is None else last_action + last_cooldown - t
         fires = []
         for rule, value in zip(rules, values, strict=True):
             fired = _fires(rule.trigger.operator, value, rule.trigger.threshold)
-            start = self._eligible_from(rule, last_action, last_cooldown) - t
+            start = (-1 if last_action is None else last_action + rule.action.cooldown - t) if per_rule else blocked
             if start > 0:
                 fired[:start] = False  # still in cooldown
             fires.append(fired)
         outs = self.outs[p_index]
         ins = self.ins[p_index]
-        out_fire = np.zeros(size, dtype=bool)
-        if current < cap.maximum:  # "autoscale doesn't scale your resource above this number"
-            for i in outs:
-                out_fire |= fires[i]
-        in_fire = np.zeros(size, dtype=bool)
+        nothing = np.zeros(size, dtype=bool)
+        out_fire = nothing
+        if outs and current < cap.maximum:  # "autoscale doesn't scale your resource above this number"
+            out_fire = fires[outs[0]]
+            for i in outs[1:]:
+                out_fire = out_fire | fires[i]
+        in_fire = nothing
         if ins and current > cap.minimum:
-            in_fire = np.logical_and.reduce([fires[i] for i in ins]) & ~out_fire  # out wins (US)
-        default_fire = np.zeros(size, dtype=bool)
+            in_fire = fires[ins[0]]
+            for i in ins[1:]:
+                in_fire = in_fire & fires[i]
+            in_fire = in_fire & ~out_fire  # out wins (US)
+        default_fire = nothing
         if current < cap.default:
             default_fire = np.logical_and.reduce([np.isnan(v) for v in values])
         # The flapping guard, for every minute at once: the lowest count from the target up to current - 1 at which
@@ -751,13 +751,6 @@ class _Engine:
         if kind == "flapping-reduced":
             reason += f"; {count} instead of {target} to avoid flapping"
         return at, kind, count, reason, max(rules[i].action.cooldown for i in ins)
-
-    def _eligible_from(self, rule: Rule, last_action: int | None, last_cooldown: int) -> int:
-        if last_action is None:
-            return -1
-        if self.params.cooldown_model == "last-action":
-            return last_action + last_cooldown
-        return last_action + rule.action.cooldown
 
 
 def _describe(rule: Rule, value: float) -> str:

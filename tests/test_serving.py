@@ -455,3 +455,20 @@ def test_content_hash_follows_code_changes_and_ignores_caches(tmp_path: Path) ->
     assert content_hash(folder) == original
     script.rename(folder / "main.py")  # same bytes, another name
     assert content_hash(folder) not in (original, edited)
+
+
+def test_files_listed_in_amlignore_are_not_part_of_the_code(tmp_path: Path) -> None:
+    """The sample's training script, locustfile, request rows and capacity record stay out of the code asset: a new
+    capacity measurement must not roll out a new code version."""
+    from components.code_upload import code_files
+
+    shutil.copytree(ROOT / CODE_FOLDER, tmp_path / "fraud")
+    folder = tmp_path / "fraud"
+    before = content_hash(folder)
+    assert [p.name for p in code_files(folder)] == [".amlignore", "conda.yaml", "score.py"]
+    (folder / "capacity.json").write_text("{}")
+    (folder / "nested").mkdir()
+    (folder / "nested" / "locustfile.py").write_text("# ignored by name, in any folder\n")
+    assert content_hash(folder) == before
+    (folder / "helper.py").write_text("X = 1\n")
+    assert content_hash(folder) != before
