@@ -218,8 +218,9 @@ class Platform(pulumi.ComponentResource):
                 resource_group_name=rg.name, subscription_id=client.subscription_id, naming_identity=names.identity,
                 endpoint_ids={f"{team.name}-{e.name}": self.endpoints[f"{team.name}-{e.name}"].endpoint_id
                               for team, e in loaded},
-                assignable_scopes=[self.workspaces[team.name].resource_group_id
-                                   for team in config.teams if any(e.load is not None for e in team.endpoints)],
+                # Every team's resource group, as for the instance user role: the set shrinks only when a team
+                # goes, and Azure refuses to drop a scope from a role that assignments there still use.
+                assignable_scopes=[ws.resource_group_id for ws in self.workspaces.values()],
                 pipeline_principal_id=config.load_testing.pipeline_principal_id,
                 pipeline_principal_type=config.load_testing.pipeline_principal_type, tags=tags,
             ), opts=pulumi.ResourceOptions(parent=self))

@@ -64,9 +64,9 @@ def test_the_engines_may_only_score_each_endpoint(stack: str) -> None:
                if ra.inputs["principalId"] == identity.outputs["principalId"]]
     assert [(ra["roleDefinitionId"], ra["scope"], ra["principalType"]) for ra in granted] == [
         (role.id, endpoint.id, "ServicePrincipal")]
-    team_rg = [r for r in records.of_type(f"{AN}:resources:ResourceGroup")
-               if r.inputs["resourceGroupName"] == f"rg-mlops-fraud-detection-{stack}-weu"]
-    assert role.inputs["assignableScopes"] == [team_rg[0].id]
+    team_rgs = {r.inputs["resourceGroupName"]: r.id for r in records.of_type(f"{AN}:resources:ResourceGroup")}
+    assert role.inputs["assignableScopes"] == [team_rgs[f"rg-mlops-{team}-{stack}-weu"]
+                                               for team in ("fraud-detection", "churn")]
 
 
 def test_the_scorer_role_is_assigned_after_it_replicated(stack: str) -> None:
