@@ -39,6 +39,8 @@ GOOD: dict[str, dict[str, Any]] = {
                 "frequency": 300, "enabled": True, "retryEnabled": True,
                 "validationRules": {"expectedHttpStatusCode": 401, "sSLCheck": True},
                 "request": {"requestUrl": "https://ep.westeurope.inference.ml.azure.com/health", "httpVerb": "GET"}},
+    "loadtest": {**WHERE, "identity": {"type": "UserAssigned", "userAssignedIdentities": [
+        f"{RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-loadtest"]}},
 }
 #: Their Pulumi types (added to ``policy_cases.TYPES``).
 TYPES: dict[str, str] = {
@@ -48,6 +50,7 @@ TYPES: dict[str, str] = {
     "serverless": "azure-native:machinelearningservices:ServerlessEndpoint",
     "aksnodepool": tokens.AKS_AGENT_POOL,
     "webtest": tokens.WEB_TEST,
+    "loadtest": tokens.LOAD_TEST,
 }
 
 REGISTRY_MODEL = "azureml://registries/azureml/models/Phi-4/versions/7"
@@ -87,6 +90,15 @@ def resource_cases() -> list[Case]:
             ["properties.authType is 'ApiKey'; use one of ['AAD', 'ManagedIdentity', 'ProjectManagedIdentity', "
              "'AccountManagedIdentity', 'UserEntraToken', 'None']"],
         ),
+        # --- Azure Load Testing: engines authenticate with a managed identity ---
+        c("security-loadtest-managed-identity", [good("loadtest"),
+                                                 bad("loadtest", put("identity.type", "SystemAssigned,UserAssigned"))]),
+        c("security-loadtest-managed-identity", [bad("loadtest", put("identity", None))],
+          ["identity.type is 'missing'; attach the test engines' user-assigned identity"]),
+        c("security-loadtest-managed-identity", [bad("loadtest", put("identity.type", "SystemAssigned"))],
+          ["identity.type is 'SystemAssigned'; attach the test engines' user-assigned identity"]),
+        c("security-loadtest-managed-identity", [bad("loadtest", put("identity.userAssignedIdentities", []))],
+          ["identity.userAssignedIdentities is empty; list the test engines' identity"]),
         # --- Azure ML registries ---
         c("security-mlregistry-public-network-disabled", [good("mlregistry"),
                                                            bad("mlregistry", put("publicNetworkAccess", "disabled"))]),

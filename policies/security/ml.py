@@ -11,6 +11,7 @@ from ..lib.graph import UNKNOWN, Links, is_set, known_str, label, of_type, peek
 from ..lib.props import expect, expect_one_of, get, managed_deployment
 from ..lib.rules import Refs, Resource, setting
 from ..lib.types import (
+    LOAD_TEST,
     ML_COMPUTE,
     ML_DATASTORE,
     ML_ONLINE_DEPLOYMENT,
@@ -418,3 +419,25 @@ def deployment_models(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
         yield f"{path} is {model!r}, a denied registry model"
     elif not any(lowered.startswith(p.lower()) for p in cfg["allowedModels"]):
         yield f"{path} is {model!r}, a registry model outside allowedModels {cfg['allowedModels']}"
+
+
+@RULES.resource(
+    "security-loadtest-managed-identity",
+    types=[LOAD_TEST],
+    description="Azure Load Testing resources carry a user-assigned managed identity, so that test engines reach "
+                "the endpoints under test with Microsoft Entra tokens instead of keys kept as test secrets.",
+    severity="medium",
+    remediation="Set identity.type to UserAssigned with the engines' identity in userAssignedIdentities, grant that "
+                "identity only what the test needs (onlineEndpoints/score/action on each endpoint), and name it in "
+                "the test configuration's referenceIdentities (kind Engine).",
+    url="https://learn.microsoft.com/azure/app-testing/load-testing/how-to-test-secured-endpoints",
+    refs=Refs(mcsb=("IM-3",)),
+)
+def load_test_identity(r: Resource, cfg: Mapping[str, Any]) -> Iterator[str]:
+    kind = str(get(r.props, "identity.type", ""))
+    if "UserAssigned" not in kind:
+        yield f"identity.type is {kind or 'missing'!r}; attach the test engines' user-assigned identity"
+    else:
+        identities = peek(r.props, "identity.userAssignedIdentities")
+        if identities is not UNKNOWN and not identities:  # unknown at preview: created in this deployment
+            yield "identity.userAssignedIdentities is empty; list the test engines' identity"
